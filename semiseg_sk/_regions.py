@@ -1,0 +1,286 @@
+# Authors: The semiseg_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Regions: one image, its region map and the features computed so far."""
+
+import numpy as np
+import scipy.sparse as sp
+
+from .utils.validation import check_image
+
+__all__ = ["Regions"]
+
+
+class Regions:
+    """One image split into regions, with one feature row per region.
+
+    ``Regions`` is the sample that flows between the steps of a semiseg_sk
+    pipeline: :class:`Superpixels` creates it, feature steps such as
+    :class:`RegionStats` and :class:`AutoencoderFeatures` return a new
+    ``Regions`` with columns appended to :attr:`features`, and
+    :class:`RegionClassifier` labels each region and paints the labels back
+    onto the pixels. A ``Regions`` never modifies the arrays it is given.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W) or (H, W, C)
+        The image, grey or channels last.
+    segments : ndarray of shape (H, W) of int
+        Region index of every pixel. Indices must run from 0 to
+        ``n_regions - 1`` with every index used; for an arbitrary label
+        image use :meth:`from_label_image`.
+    features : ndarray of shape (n_regions, n_features), default=None
+        Features of each region, or None before any feature step ran.
+    feature_names : sequence of str, default=None
+        Names of the feature columns; generated when omitted.
+
+    Attributes
+    ----------
+    n_regions : int
+        Number of regions.
+    shape : tuple of int
+        ``(H, W)`` of the image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk import Regions
+    >>> image = np.zeros((4, 6))
+    >>> segments = np.repeat([[0, 0, 0, 1, 1, 1]], 4, axis=0)
+    >>> r = Regions(image, segments)
+    >>> r.n_regions
+    2
+    >>> r.with_features(np.array([[0.0], [1.0]]), ["brightness"]).feature_names
+    ('brightness',)
+    """
+
+    def __init__(self, image, segments, features=None, feature_names=None):
+        image = check_image(image, name="image", index=0, min_size=1)
+        segments = np.asarray(segments)
+        if not np.issubdtype(segments.dtype, np.integer):
+            raise TypeError(
+                f"segments has dtype {segments.dtype}; expected an integer region "
+                f"map."
+            )
+        if segments.shape != image.shape[:2]:
+            raise ValueError(
+                f"segments has shape {segments.shape} but image has shape "
+                f"{image.shape}; expected segments of shape {image.shape[:2]}."
+            )
+        n_regions = int(segments.max()) + 1
+        if segments.min() < 0 or np.bincount(segments.ravel()).min() == 0:
+            raise ValueError(
+                "segments must number regions 0..n_regions-1 with every index "
+                "used; use Regions.from_label_image(image, label_image) to "
+                "renumber an arbitrary label image."
+            )
+        if features is not None:
+            features = np.asarray(features)
+            if features.ndim != 2 or features.shape[0] != n_regions:
+                raise ValueError(
+                    f"features has shape {features.shape}; expected "
+                    f"({n_regions}, n_features), one row per region."
+                )
+            if feature_names is None:
+                feature_names = [f"feature{i}" for i in range(features.shape[1])]
+            if len(feature_names) != features.shape[1]:
+                raise ValueError(
+                    f"feature_names has {len(feature_names)} names for "
+                    f"{features.shape[1]} feature columns."
+                )
+            feature_names = tuple(str(n) for n in feature_names)
+        elif feature_names is not None:
+            raise ValueError("feature_names given without features.")
+        self.image = image
+        self.segments = segments
+        self.features = features
+        self.feature_names = feature_names
+        self.n_regions = n_regions
+
+    @classmethod
+    def from_label_image(cls, image, label_image):
+        """Build Regions from any integer label image, renumbering its labels.
+
+        Parameters
+        ----------
+        image : ndarray of shape (H, W) or (H, W, C)
+            The image.
+        label_image : ndarray of shape (H, W) of int
+            Any integer labelling, e.g. from a manual annotation tool; labels
+            need not be consecutive.
+
+        Returns
+        -------
+        regions : Regions
+        """
+        label_image = np.asarray(label_image)
+        _, segments = np.unique(label_image, return_inverse=True)
+        return cls(image, segments.reshape(label_image.shape).astype(np.intp))
+
+    @property
+    def shape(self):
+        return self.segments.shape
+
+    def __repr__(self):
+        width = 0 if self.features is None else self.features.shape[1]
+        return (
+            f"Regions(image={self.image.shape}, n_regions={self.n_regions}, "
+            f"n_features={width})"
+        )
+
+    def with_features(self, block, names):
+        """Return a new Regions with ``block`` appended to the features.
+
+        The image and region map are shared, not copied.
+
+        Parameters
+        ----------
+        block : ndarray of shape (n_regions, k)
+            New feature columns.
+        names : sequence of str
+            Their names.
+
+        Returns
+        -------
+        regions : Regions
+        """
+        block = np.asarray(block)
+        if self.features is None:
+            features, all_names = block, list(names)
+        else:
+            dtype = np.result_type(self.features, block)
+            features = np.hstack([self.features.astype(dtype, copy=False), block])
+            all_names = list(self.feature_names) + list(names)
+        return Regions(self.image, self.segments, features, all_names)
+
+    # -- region-wise reductions -------------------------------------------------
+
+    def sizes(self):
+        """Number of pixels of each region, shape (n_regions,)."""
+        return np.bincount(self.segments.ravel(), minlength=self.n_regions)
+
+    def _indicator(self):
+        """Sparse (n_regions, n_pixels) matrix with a 1 where a pixel is in a region."""
+        seg = self.segments.ravel()
+        n_pixels = seg.size
+        return sp.csr_matrix(
+            (np.ones(n_pixels), (seg, np.arange(n_pixels))),
+            shape=(self.n_regions, n_pixels),
+        )
+
+    def mean_std(self, values):
+        """Mean and standard deviation of per-pixel values in each region.
+
+        Parameters
+        ----------
+        values : ndarray of shape (H, W) or (H, W, D)
+            Per-pixel values.
+
+        Returns
+        -------
+        mean, std : ndarray of shape (n_regions, D)
+        """
+        values = np.asarray(values, dtype=np.float64).reshape(self.segments.size, -1)
+        indicator = self._indicator()
+        counts = self.sizes()[:, None]
+        mean = (indicator @ values) / counts
+        sq = (indicator @ (values * values)) / counts
+        std = np.sqrt(np.maximum(sq - mean * mean, 0.0))
+        return mean, std
+
+    def quantiles(self, values, q):
+        """Per-region quantiles (lower interpolation) of per-pixel values.
+
+        Parameters
+        ----------
+        values : ndarray of shape (H, W)
+            One value per pixel.
+        q : sequence of float in [0, 1]
+            Quantiles to compute.
+
+        Returns
+        -------
+        quantiles : ndarray of shape (n_regions, len(q))
+        """
+        seg = self.segments.ravel()
+        order = np.lexsort((np.asarray(values).ravel(), seg))
+        sorted_values = np.asarray(values).ravel()[order]
+        counts = self.sizes()
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        q = np.asarray(q, dtype=np.float64)
+        idx = starts[:, None] + np.floor(q[None, :] * (counts[:, None] - 1)).astype(
+            np.intp
+        )
+        return sorted_values[idx]
+
+    def centroids(self):
+        """Centroid (row, col) of each region, shape (n_regions, 2)."""
+        rows, cols = np.indices(self.shape)
+        mean, _ = self.mean_std(np.stack([rows, cols], axis=-1))
+        return mean
+
+    def label_counts(self, labels, n_classes):
+        """Count labeled pixels of each class in each region.
+
+        Parameters
+        ----------
+        labels : ndarray of shape (H, W) of int
+            Class indices in ``0..n_classes-1``, -1 for unlabeled pixels.
+        n_classes : int
+            Number of classes.
+
+        Returns
+        -------
+        counts : ndarray of shape (n_regions, n_classes)
+        """
+        labels = np.asarray(labels).ravel()
+        seg = self.segments.ravel()
+        keep = labels >= 0
+        flat = seg[keep] * n_classes + labels[keep]
+        counts = np.bincount(flat, minlength=self.n_regions * n_classes)
+        return counts.reshape(self.n_regions, n_classes)
+
+    def adjacency(self):
+        """Which regions touch, weighted by the length of their shared border.
+
+        Two regions touch when a pixel of one is a 4-neighbour of a pixel of
+        the other.
+
+        Returns
+        -------
+        adjacency : scipy.sparse.csr_matrix of shape (n_regions, n_regions)
+            Symmetric, zero diagonal; entry (i, j) counts the pixel pairs on
+            the border between regions i and j.
+        """
+        seg = self.segments
+        pairs = [
+            (seg[:, :-1].ravel(), seg[:, 1:].ravel()),
+            (seg[:-1, :].ravel(), seg[1:, :].ravel()),
+        ]
+        a = np.concatenate([p[0] for p in pairs])
+        b = np.concatenate([p[1] for p in pairs])
+        differ = a != b
+        a, b = a[differ], b[differ]
+        n = self.n_regions
+        adj = sp.coo_matrix((np.ones(a.size), (a, b)), shape=(n, n)).tocsr()
+        adj = adj + adj.T
+        adj.sum_duplicates()
+        return adj.tocsr()
+
+    def paint(self, values):
+        """Map one value (or row) per region back onto the pixels.
+
+        Parameters
+        ----------
+        values : ndarray of shape (n_regions,) or (n_regions, K)
+
+        Returns
+        -------
+        painted : ndarray of shape (H, W) or (H, W, K)
+        """
+        values = np.asarray(values)
+        if values.shape[0] != self.n_regions:
+            raise ValueError(
+                f"values has {values.shape[0]} rows; expected one per region "
+                f"({self.n_regions})."
+            )
+        return values[self.segments]

@@ -1,0 +1,247 @@
+# Authors: The semiseg_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Validation of images, label maps and region lists at the public boundary.
+
+Every message names the argument, the image index and what was expected, so a
+user with hundreds of images knows which one to look at.
+"""
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "check_images",
+    "check_labels",
+    "check_regions",
+    "n_channels",
+]
+
+
+def _as_list(seq, name):
+    if isinstance(seq, np.ndarray):
+        raise TypeError(
+            f"{name} must be a list of arrays, one per image; got a single ndarray "
+            f"of shape {seq.shape}. Wrap one image as [image], or turn a stack of "
+            f"images into a list with list(stack)."
+        )
+    if isinstance(seq, (str, bytes)) or not hasattr(seq, "__len__"):
+        raise TypeError(
+            f"{name} must be a list of arrays, one per image; got "
+            f"{type(seq).__name__}."
+        )
+    seq = list(seq)
+    if len(seq) == 0:
+        raise ValueError(f"{name} is empty: expected at least one image.")
+    return seq
+
+
+def n_channels(image):
+    """Number of channels of an (H, W) or (H, W, C) image (1 for grey)."""
+    return 1 if image.ndim == 2 else image.shape[2]
+
+
+def check_image(image, *, name="images", index=0, min_size=2):
+    """Validate one image and return it as an ndarray, without copying it.
+
+    Parameters
+    ----------
+    image : array-like of shape (H, W) or (H, W, C)
+        The image.
+    name : str, default="images"
+        Name of the argument, used in error messages.
+    index : int, default=0
+        Index of the image in its list, used in error messages.
+    min_size : int, default=2
+        Smallest height and width accepted.
+
+    Returns
+    -------
+    image : ndarray of shape (H, W) or (H, W, C)
+        The same data; never a modified copy of the input.
+    """
+    where = f"{name}[{index}]"
+    if not isinstance(image, np.ndarray):
+        try:
+            image = np.asarray(image)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(
+                f"{where} must be an array of shape (H, W) or (H, W, C); "
+                f"got {type(image).__name__} that numpy cannot read ({exc})."
+            ) from exc
+    if image.dtype == bool:
+        raise TypeError(
+            f"{where} has dtype bool; expected a numeric image (uint8, uint16, "
+            f"float). Convert a mask with image.astype(np.uint8)."
+        )
+    if not (
+        np.issubdtype(image.dtype, np.integer) or np.issubdtype(image.dtype, np.floating)
+    ):
+        raise TypeError(
+            f"{where} has dtype {image.dtype}; expected a numeric image "
+            f"(unsigned/signed integers or floats)."
+        )
+    if image.ndim not in (2, 3):
+        raise ValueError(
+            f"{where} has {image.ndim} dimensions (shape {image.shape}); expected "
+            f"(H, W) for grey or (H, W, C) with channels last."
+        )
+    if image.size == 0 or image.ndim == 3 and image.shape[2] == 0:
+        raise ValueError(f"{where} is empty (shape {image.shape}).")
+    if image.shape[0] < min_size or image.shape[1] < min_size:
+        raise ValueError(
+            f"{where} has shape {image.shape}; expected at least "
+            f"{min_size}x{min_size} pixels."
+        )
+    if np.issubdtype(image.dtype, np.floating) and not np.isfinite(image).all():
+        raise ValueError(
+            f"{where} contains NaN or infinity; expected finite pixel values."
+        )
+    return image
+
+
+def check_images(images, *, name="images", min_size=2, n_channels_expected=None):
+    """Validate a list of images.
+
+    Parameters
+    ----------
+    images : list of array-like of shape (H, W) or (H, W, C)
+        The images; sizes may differ, channel counts may not.
+    name : str, default="images"
+        Name of the argument, used in error messages.
+    min_size : int, default=2
+        Smallest height and width accepted.
+    n_channels_expected : int, default=None
+        If given, every image must have this many channels (1 for grey),
+        for example the count seen at fit time.
+
+    Returns
+    -------
+    images : list of ndarray
+        The validated images, not copied.
+    """
+    images = _as_list(images, name)
+    checked = [
+        check_image(image, name=name, index=i, min_size=min_size)
+        for i, image in enumerate(images)
+    ]
+    _check_channels(checked, name, n_channels_expected)
+    return checked
+
+
+def _check_channels(images, name, n_channels_expected):
+    first = n_channels(images[0])
+    for i, image in enumerate(images):
+        c = n_channels(image)
+        if n_channels_expected is not None and c != n_channels_expected:
+            raise ValueError(
+                f"{name}[{i}] has {c} channel(s) but the estimator was fitted on "
+                f"images with {n_channels_expected} channel(s)."
+            )
+        if c != first:
+            raise ValueError(
+                f"{name}[{i}] has {c} channel(s) but {name}[0] has {first}; all "
+                f"images in one call must have the same number of channels."
+            )
+
+
+def check_labels(labels, shapes, *, name="y", require_labeled=False):
+    """Validate per-pixel label maps against the image shapes.
+
+    Parameters
+    ----------
+    labels : list of array-like of shape (H, W) of int
+        One label map per image; ``-1`` marks unlabeled pixels.
+    shapes : list of tuple
+        The ``(H, W)`` of each image.
+    name : str, default="y"
+        Name of the argument, used in error messages.
+    require_labeled : bool, default=False
+        Raise if no pixel of any image is labeled.
+
+    Returns
+    -------
+    labels : list of ndarray of int
+        The label maps, not copied when already integer arrays.
+    """
+    labels = _as_list(labels, name)
+    if len(labels) != len(shapes):
+        raise ValueError(
+            f"{name} has {len(labels)} label maps but there are {len(shapes)} "
+            f"images; expected one label map per image (all -1 for an unlabeled "
+            f"image)."
+        )
+    checked = []
+    any_labeled = False
+    for i, (lab, shape) in enumerate(zip(labels, shapes)):
+        where = f"{name}[{i}]"
+        lab = np.asarray(lab)
+        if not np.issubdtype(lab.dtype, np.integer):
+            raise TypeError(
+                f"{where} has dtype {lab.dtype}; expected integer class labels "
+                f"with -1 for unlabeled pixels."
+            )
+        if lab.shape != tuple(shape[:2]):
+            raise ValueError(
+                f"{where} has shape {lab.shape} but its image has shape "
+                f"{tuple(shape[:2])} (height, width); expected the same."
+            )
+        if lab.size and lab.min() < -1:
+            raise ValueError(
+                f"{where} contains {lab.min()}; labels must be >= 0 for classes "
+                f"and -1 for unlabeled pixels."
+            )
+        any_labeled = any_labeled or bool((lab != -1).any())
+        checked.append(lab)
+    if require_labeled and not any_labeled:
+        raise ValueError(
+            f"{name} has no labeled pixel in any of its {len(checked)} label maps; "
+            f"at least one pixel must carry a class label (>= 0)."
+        )
+    return checked
+
+
+def check_regions(X, *, name="X", n_channels_expected=None):
+    """Validate a list of :class:`~semiseg_sk.Regions`.
+
+    Parameters
+    ----------
+    X : list of Regions
+        One Regions per image.
+    name : str, default="X"
+        Name of the argument, used in error messages.
+    n_channels_expected : int, default=None
+        If given, every image must have this many channels.
+
+    Returns
+    -------
+    X : list of Regions
+    """
+    from .._regions import Regions
+
+    X = _as_list(X, name)
+    for i, item in enumerate(X):
+        if not isinstance(item, Regions):
+            raise TypeError(
+                f"{name}[{i}] is a {type(item).__name__}; expected a "
+                f"semiseg_sk.Regions. Put Superpixels() before this step to split "
+                f"images into regions."
+            )
+    _check_channels([r.image for r in X], name, n_channels_expected)
+    return X
+
+
+def check_feature_width(X, n_features, *, name="X"):
+    """Check that every Regions carries a feature matrix of the given width."""
+    for i, regions in enumerate(X):
+        width = 0 if regions.features is None else regions.features.shape[1]
+        if width != n_features:
+            raise ValueError(
+                f"{name}[{i}] has {width} region features but the estimator was "
+                f"fitted with {n_features}; expected the same feature steps at fit "
+                f"and predict time."
+            )
+
+
+def is_integer(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
