@@ -1,0 +1,413 @@
+# Authors: The semiseg_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Segmentation metrics over lists of label maps, and a scorer for model selection.
+
+Every metric pools the pixels of all images (one confusion matrix for the
+whole list, as in the PASCAL VOC and Cityscapes benchmarks) and ignores the
+pixels whose true label is ``-1``. A prediction of ``-1`` on a labeled pixel
+counts as a miss.
+"""
+
+import numpy as np
+
+from .utils.fixes import StrOptions, validate_params
+from .utils.validation import check_labels
+
+__all__ = [
+    "confusion_matrix",
+    "dice_score",
+    "make_segmentation_scorer",
+    "mean_iou",
+    "pixel_accuracy",
+]
+
+
+def _as_maps(maps):
+    """A single 2-D array is one image; anything else goes through check_labels."""
+    if isinstance(maps, np.ndarray) and maps.ndim == 2:
+        return [maps]
+    return maps
+
+
+def _check_pair(y_true, y_pred):
+    """Validate two lists of label maps of matching lengths and shapes."""
+    y_true = _as_maps(y_true)
+    y_pred = _as_maps(y_pred)
+    if isinstance(y_true, np.ndarray) or isinstance(y_pred, np.ndarray):
+        name, value = (
+            ("y_true", y_true) if isinstance(y_true, np.ndarray) else ("y_pred", y_pred)
+        )
+        raise TypeError(
+            f"{name} must be a list of (H, W) label maps or one (H, W) array; got "
+            f"an ndarray of shape {value.shape}. Turn a stack of maps into a list "
+            f"with list(stack)."
+        )
+    try:
+        n_true, n_pred = len(y_true), len(y_pred)
+    except TypeError as exc:
+        raise TypeError(
+            f"y_true and y_pred must be lists of (H, W) label maps; got "
+            f"{type(y_true).__name__} and {type(y_pred).__name__}."
+        ) from exc
+    if n_true != n_pred:
+        raise ValueError(
+            f"y_true has {n_true} label maps but y_pred has {n_pred}; expected one "
+            f"prediction per image."
+        )
+    shapes = []
+    for i, (t, p) in enumerate(zip(y_true, y_pred, strict=True)):
+        t_shape, p_shape = np.shape(t), np.shape(p)
+        if len(t_shape) != 2:
+            raise ValueError(
+                f"y_true[{i}] has shape {t_shape}; expected an (H, W) label map."
+            )
+        if p_shape != t_shape:
+            raise ValueError(
+                f"y_pred[{i}] has shape {p_shape} but y_true[{i}] has shape "
+                f"{t_shape}; expected the same."
+            )
+        shapes.append(t_shape)
+    y_true = check_labels(y_true, shapes, name="y_true")
+    y_pred = check_labels(y_pred, shapes, name="y_pred")
+    return y_true, y_pred
+
+
+def _labeled_pairs(y_true, y_pred):
+    """Yield the (true, predicted) values of the labeled pixels of each image."""
+    for t, p in zip(y_true, y_pred, strict=True):
+        mask = t != -1
+        yield t[mask], p[mask]
+
+
+def _counts(y_true, y_pred, labels):
+    """Validate and pool: the label set and an extended confusion matrix.
+
+    Returns ``labels`` (sorted unique ints) and a ``(K + 1, K + 1)`` matrix
+    whose last row and column count true and predicted values outside
+    ``labels`` (including predictions of -1).
+    """
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    if not any((t != -1).any() for t in y_true):
+        raise ValueError("y_true has no labeled pixel (all -1); nothing to score.")
+    if labels is None:
+        found = [np.union1d(t, p[p != -1]) for t, p in _labeled_pairs(y_true, y_pred)]
+        labels = np.unique(np.concatenate(found))
+    else:
+        labels = np.asarray(labels)
+        if (
+            labels.ndim != 1
+            or labels.size == 0
+            or not np.issubdtype(labels.dtype, np.integer)
+        ):
+            raise ValueError(
+                f"labels must be a non-empty 1-D list of int class labels; got "
+                f"{labels!r}."
+            )
+        if labels.min() < 0:
+            raise ValueError(
+                f"labels contains {labels.min()}; class labels are >= 0 (-1 marks "
+                f"unlabeled pixels and is never a class)."
+            )
+        if np.unique(labels).size != labels.size:
+            raise ValueError(f"labels contains duplicates: {labels.tolist()}.")
+    labels = np.asarray(labels, dtype=np.int64)
+    order = np.argsort(labels)
+    sorted_labels = labels[order]
+    k = labels.size
+    matrix = np.zeros((k + 1, k + 1), dtype=np.int64)
+    for t, p in _labeled_pairs(y_true, y_pred):
+        ti, pi = _index(t, sorted_labels, order), _index(p, sorted_labels, order)
+        matrix += np.bincount(ti * (k + 1) + pi, minlength=(k + 1) ** 2).reshape(
+            k + 1, k + 1
+        )
+    return labels, matrix
+
+
+def _index(values, sorted_labels, order):
+    """Position of each value in the (unsorted) labels, or len(labels) if absent."""
+    pos = np.searchsorted(sorted_labels, values)
+    pos = np.minimum(pos, sorted_labels.size - 1)
+    found = sorted_labels[pos] == values
+    return np.where(found, order[pos], sorted_labels.size)
+
+
+def _per_class(matrix):
+    k = matrix.shape[0] - 1
+    tp = np.diag(matrix)[:k]
+    fp = matrix[:, :k].sum(axis=0) - tp
+    fn = matrix[:k, :].sum(axis=1) - tp
+    return tp, fp, fn
+
+
+def _overlap_score(y_true, y_pred, labels, per_class, *, dice):
+    labels, matrix = _counts(y_true, y_pred, labels)
+    tp, fp, fn = _per_class(matrix)
+    num = (2 * tp if dice else tp).astype(np.float64)
+    den = (2 * tp if dice else tp) + fp + fn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scores = np.where(den > 0, num / np.maximum(den, 1), np.nan)
+    if per_class:
+        return scores
+    if np.isnan(scores).all():
+        raise ValueError(
+            f"None of labels={labels.tolist()} occurs in y_true or y_pred on the "
+            f"labeled pixels; nothing to score."
+        )
+    return float(np.nanmean(scores))
+
+
+_LABEL_PARAMS = {
+    "y_true": ["array-like"],
+    "y_pred": ["array-like"],
+    "labels": ["array-like", None],
+}
+
+
+@validate_params(_LABEL_PARAMS, prefer_skip_nested_validation=True)
+def confusion_matrix(y_true, y_pred, *, labels=None):
+    """Pixel confusion matrix pooled over a list of label maps.
+
+    Pixels whose true label is ``-1`` are ignored. Like
+    :func:`sklearn.metrics.confusion_matrix`, pixels whose true or predicted
+    value is not in ``labels`` are not counted (a prediction of ``-1`` shows
+    in no column).
+
+    Parameters
+    ----------
+    y_true : list of ndarray of shape (H, W) of int, or ndarray of shape (H, W)
+        True label maps; ``-1`` marks unlabeled pixels. A single 2-D array is
+        one image.
+    y_pred : list of ndarray of shape (H, W) of int, or ndarray of shape (H, W)
+        Predicted label maps, one per true map and of the same shape.
+    labels : array-like of int, default=None
+        Classes that index the matrix, in this order. By default, the sorted
+        union of the classes in ``y_true`` and those predicted on its labeled
+        pixels.
+
+    Returns
+    -------
+    matrix : ndarray of shape (n_classes, n_classes) of int64
+        ``matrix[i, j]`` counts pixels of true class ``labels[i]`` predicted
+        as ``labels[j]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk.metrics import confusion_matrix
+    >>> y_true = np.array([[0, 0, 1], [1, 1, -1]])
+    >>> y_pred = np.array([[0, 1, 1], [1, 1, 0]])
+    >>> confusion_matrix(y_true, y_pred)
+    array([[1, 1],
+           [0, 3]])
+    """
+    labels, matrix = _counts(y_true, y_pred, labels)
+    return matrix[:-1, :-1].copy()
+
+
+@validate_params(
+    {**_LABEL_PARAMS, "per_class": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
+def mean_iou(y_true, y_pred, *, labels=None, per_class=False):
+    """Mean intersection over union (Jaccard index) of label maps.
+
+    The IoU of a class is ``TP / (TP + FP + FN)``, counted over the labeled
+    pixels (``y_true != -1``) of all images together. The mean is taken over
+    the classes whose union ``TP + FP + FN`` is not zero.
+
+    Parameters
+    ----------
+    y_true : list of ndarray of shape (H, W) of int, or ndarray of shape (H, W)
+        True label maps; ``-1`` marks unlabeled pixels, which are ignored. A
+        single 2-D array is one image.
+    y_pred : list of ndarray of shape (H, W) of int, or ndarray of shape (H, W)
+        Predicted label maps, one per true map and of the same shape. A
+        predicted ``-1`` on a labeled pixel counts as a miss.
+    labels : array-like of int, default=None
+        Classes to score. By default, the union of the classes in ``y_true``
+        and those predicted on its labeled pixels, so a class predicted but
+        absent from the truth scores 0.
+    per_class : bool, default=False
+        Return the IoU of each class in ``labels`` (sorted classes when
+        ``labels`` is None) instead of their mean; a class with an empty
+        union gets NaN.
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_classes,)
+        Mean IoU in [0, 1] (1 is a perfect segmentation), or the per-class
+        values.
+
+    See Also
+    --------
+    dice_score : The Dice coefficient, ``2 TP / (2 TP + FP + FN)``.
+    make_segmentation_scorer : A scorer for GridSearchCV.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk.metrics import mean_iou
+    >>> y_true = np.array([[0, 0, 1], [1, 1, -1]])
+    >>> y_pred = np.array([[0, 1, 1], [1, 1, 0]])
+    >>> mean_iou(y_true, y_pred)  # (1/2 + 3/4) / 2
+    0.625
+    >>> mean_iou(y_true, y_pred, per_class=True)
+    array([0.5 , 0.75])
+    """
+    return _overlap_score(y_true, y_pred, labels, per_class, dice=False)
+
+
+@validate_params(
+    {**_LABEL_PARAMS, "per_class": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
+def dice_score(y_true, y_pred, *, labels=None, per_class=False):
+    """Mean Dice coefficient (F1 score) of label maps.
+
+    The Dice coefficient of a class is ``2 TP / (2 TP + FP + FN)``, counted
+    over the labeled pixels (``y_true != -1``) of all images together. The
+    mean is taken over the classes whose ``TP + FP + FN`` is not zero.
+
+    Parameters
+    ----------
+    y_true : list of ndarray of shape (H, W) of int, or ndarray of shape (H, W)
+        True label maps; ``-1`` marks unlabeled pixels, which are ignored. A
+        single 2-D array is one image.
+    y_pred : list of ndarray of shape (H, W) of int, or ndarray of shape (H, W)
+        Predicted label maps, one per true map and of the same shape. A
+        predicted ``-1`` on a labeled pixel counts as a miss.
+    labels : array-like of int, default=None
+        Classes to score. By default, the union of the classes in ``y_true``
+        and those predicted on its labeled pixels.
+    per_class : bool, default=False
+        Return the Dice coefficient of each class in ``labels`` (sorted
+        classes when ``labels`` is None) instead of their mean; a class with
+        nothing to count gets NaN.
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_classes,)
+        Mean Dice coefficient in [0, 1], or the per-class values.
+
+    See Also
+    --------
+    mean_iou : Intersection over union, ``TP / (TP + FP + FN)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk.metrics import dice_score
+    >>> y_true = np.array([[0, 0, 1], [1, 1, -1]])
+    >>> y_pred = np.array([[0, 1, 1], [1, 1, 0]])
+    >>> dice_score(y_true, y_pred, per_class=True).round(3)  # 2/3 and 6/7
+    array([0.667, 0.857])
+    """
+    return _overlap_score(y_true, y_pred, labels, per_class, dice=True)
+
+
+@validate_params(
+    {"y_true": ["array-like"], "y_pred": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
+def pixel_accuracy(y_true, y_pred):
+    """Fraction of labeled pixels whose predicted label is right.
+
+    Parameters
+    ----------
+    y_true : list of ndarray of shape (H, W) of int, or ndarray of shape (H, W)
+        True label maps; ``-1`` marks unlabeled pixels, which are ignored. A
+        single 2-D array is one image.
+    y_pred : list of ndarray of shape (H, W) of int, or ndarray of shape (H, W)
+        Predicted label maps, one per true map and of the same shape.
+
+    Returns
+    -------
+    score : float
+        Accuracy in [0, 1], pooled over the labeled pixels of all images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk.metrics import pixel_accuracy
+    >>> y_true = np.array([[0, 0, 1], [1, 1, -1]])
+    >>> y_pred = np.array([[0, 1, 1], [1, 1, 0]])
+    >>> pixel_accuracy(y_true, y_pred)
+    0.8
+    """
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    correct = total = 0
+    for t, p in _labeled_pairs(y_true, y_pred):
+        correct += int(np.count_nonzero(t == p))
+        total += t.size
+    if total == 0:
+        raise ValueError("y_true has no labeled pixel (all -1); nothing to score.")
+    return correct / total
+
+
+_METRICS = {"miou": mean_iou, "dice": dice_score, "pixel_accuracy": pixel_accuracy}
+
+
+class _SegmentationScorer:
+    """Callable ``scorer(estimator, X, y)``: predict ``X``, score against ``y``."""
+
+    def __init__(self, metric, labels=None):
+        self.metric = metric
+        self.labels = labels
+
+    def __call__(self, estimator, X, y):
+        y_pred = estimator.predict(X)
+        func = _METRICS[self.metric]
+        if self.labels is not None:
+            return func(y, y_pred, labels=self.labels)
+        return func(y, y_pred)
+
+    def __repr__(self):
+        extra = "" if self.labels is None else f", labels={list(self.labels)!r}"
+        return f"make_segmentation_scorer(metric={self.metric!r}{extra})"
+
+
+@validate_params(
+    {
+        "metric": [StrOptions(set(_METRICS))],
+        "labels": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_segmentation_scorer(metric="miou", *, labels=None):
+    """Make a scorer for ``scoring=`` in GridSearchCV and cross_val_score.
+
+    The scorer calls ``estimator.predict(X)``, which must return one (H, W)
+    label map per image, and scores the maps against ``y`` with the chosen
+    metric, ignoring pixels whose true label is ``-1``. Greater is better.
+
+    Parameters
+    ----------
+    metric : {"miou", "dice", "pixel_accuracy"}, default="miou"
+        :func:`mean_iou`, :func:`dice_score` or :func:`pixel_accuracy`.
+    labels : array-like of int, default=None
+        Classes to score, passed to :func:`mean_iou` or :func:`dice_score`.
+        Fixing them makes the scores of folds that miss a class comparable.
+        Not used by ``"pixel_accuracy"``.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y)`` returns a float. It can be pickled.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk.metrics import make_segmentation_scorer
+    >>> class Zeros:
+    ...     def predict(self, X):
+    ...         return [np.zeros(x.shape[:2], dtype=int) for x in X]
+    >>> scorer = make_segmentation_scorer("pixel_accuracy")
+    >>> scorer(Zeros(), [np.ones((2, 2))], [np.array([[0, 0], [1, -1]])])
+    0.666...
+    """
+    if labels is not None and metric == "pixel_accuracy":
+        raise ValueError(
+            "labels is not used by metric='pixel_accuracy'; leave it as None or "
+            "pick metric='miou' or 'dice'."
+        )
+    return _SegmentationScorer(metric, labels)
