@@ -58,8 +58,7 @@ class Regions:
         segments = np.asarray(segments)
         if not np.issubdtype(segments.dtype, np.integer):
             raise TypeError(
-                f"segments has dtype {segments.dtype}; expected an integer region "
-                f"map."
+                f"segments has dtype {segments.dtype}; expected an integer region map."
             )
         if segments.shape != image.shape[:2]:
             raise ValueError(

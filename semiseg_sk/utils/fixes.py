@@ -9,6 +9,7 @@ future scikit-learn release is mended in a single file.
 import sklearn
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import (
+    HasMethods,
     Hidden,
     Interval,
     StrOptions,
@@ -20,6 +21,7 @@ SKLEARN_VERSION = parse_version(parse_version(sklearn.__version__).base_version)
 
 __all__ = [
     "SKLEARN_VERSION",
+    "HasMethods",
     "Hidden",
     "Interval",
     "StrOptions",

@@ -27,8 +27,7 @@ def _as_list(seq, name):
         )
     if isinstance(seq, (str, bytes)) or not hasattr(seq, "__len__"):
         raise TypeError(
-            f"{name} must be a list of arrays, one per image; got "
-            f"{type(seq).__name__}."
+            f"{name} must be a list of arrays, one per image; got {type(seq).__name__}."
         )
     seq = list(seq)
     if len(seq) == 0:
@@ -75,7 +74,8 @@ def check_image(image, *, name="images", index=0, min_size=2):
             f"float). Convert a mask with image.astype(np.uint8)."
         )
     if not (
-        np.issubdtype(image.dtype, np.integer) or np.issubdtype(image.dtype, np.floating)
+        np.issubdtype(image.dtype, np.integer)
+        or np.issubdtype(image.dtype, np.floating)
     ):
         raise TypeError(
             f"{where} has dtype {image.dtype}; expected a numeric image "

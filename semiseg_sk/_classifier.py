@@ -1,0 +1,305 @@
+# Authors: The semiseg_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""RegionClassifier: label regions with any scikit-learn classifier."""
+
+import hashlib
+import inspect
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.semi_supervised import SelfTrainingClassifier
+from sklearn.semi_supervised._label_propagation import BaseLabelPropagation
+from sklearn.utils.validation import check_is_fitted
+
+from ._label_spreading import SparseLabelSpreading
+from .base import ImageEstimatorMixin
+from .exceptions import SingleClassWarning
+from .utils.fixes import HasMethods, StrOptions, _fit_context
+from .utils.validation import check_labels, check_regions
+
+__all__ = ["RegionClassifier"]
+
+_SEMI_SUPERVISED = (BaseLabelPropagation, SelfTrainingClassifier, SparseLabelSpreading)
+
+
+def _final_step(estimator):
+    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+
+
+def _fingerprint(features):
+    return hashlib.sha1(np.ascontiguousarray(features).tobytes()).hexdigest()
+
+
+def default_region_estimator():
+    """The estimator RegionClassifier uses when none is given."""
+    return make_pipeline(StandardScaler(), SparseLabelSpreading())
+
+
+class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Classify regions from their features and paint the labels on the pixels.
+
+    Each region's training label is the majority class of its labeled pixels,
+    or -1 (unlabeled) when it has none. Semi-supervised estimators
+    (:class:`~semiseg_sk.SparseLabelSpreading`,
+    :class:`~sklearn.semi_supervised.LabelSpreading`,
+    :class:`~sklearn.semi_supervised.LabelPropagation`,
+    :class:`~sklearn.semi_supervised.SelfTrainingClassifier`, or a Pipeline
+    ending in one) are fitted on every region of every image, labeled or not;
+    supervised classifiers on the labeled regions only. Predictions are
+    painted back onto the pixels of each region.
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        A scikit-learn classifier, or a Pipeline ending in one, fitted on the
+        region feature matrix. None uses ``make_pipeline(StandardScaler(),
+        SparseLabelSpreading())``. An estimator whose ``fit`` takes an
+        ``adjacency`` argument (like :class:`SparseLabelSpreading`) also
+        receives which regions touch inside each image.
+    semi_supervised : {"auto", True, False}, default="auto"
+        Whether ``estimator`` learns from unlabeled regions (marked -1).
+        ``"auto"`` recognises scikit-learn's and semiseg_sk's semi-supervised
+        estimators, also as the last step of a Pipeline.
+
+    Attributes
+    ----------
+    estimator_ : estimator object
+        The fitted clone of ``estimator``; None when only one class was
+        labeled.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels seen in ``y``.
+    n_features_in_ : int
+        Number of region features seen at fit.
+    n_channels_ : int
+        Number of image channels seen at fit.
+    region_labels_ : ndarray of shape (n_regions_total,)
+        The training label of every region of every training image (-1 when
+        the region has no labeled pixel), in the order of the images.
+
+    See Also
+    --------
+    make_segmenter : A complete pipeline with this step at its end.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.ensemble import RandomForestClassifier
+    >>> from semiseg_sk import Superpixels, RegionStats, RegionClassifier
+    >>> image = np.zeros((32, 32)); image[:, 16:] = 1.0
+    >>> labels = np.full((32, 32), -1); labels[5, 5] = 0; labels[5, 25] = 1
+    >>> regions = RegionStats(filters=False).fit_transform(
+    ...     Superpixels(n_segments=8).fit_transform([image]))
+    >>> clf = RegionClassifier(RandomForestClassifier(random_state=0))
+    >>> mask = clf.fit(regions, [labels]).predict(regions)[0]
+    >>> int(mask[0, 0]), int(mask[0, 31])
+    (0, 1)
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "semi_supervised": [StrOptions({"auto"}), "boolean"],
+    }
+
+    def __init__(self, estimator=None, *, semi_supervised="auto"):
+        self.estimator = estimator
+        self.semi_supervised = semi_supervised
+
+    def _is_semi_supervised(self, estimator):
+        if self.semi_supervised != "auto":
+            return bool(self.semi_supervised)
+        return isinstance(_final_step(estimator), _SEMI_SUPERVISED)
+
+    @staticmethod
+    def _features(X, name="X"):
+        for i, regions in enumerate(X):
+            if regions.features is None:
+                raise ValueError(
+                    f"{name}[{i}] has no region features; put a feature step such "
+                    f"as RegionStats() before RegionClassifier."
+                )
+        features = np.vstack([r.features for r in X])
+        if not np.isfinite(features).all():
+            bad = next(i for i, r in enumerate(X) if not np.isfinite(r.features).all())
+            raise ValueError(
+                f"{name}[{bad}] has NaN or infinite region features; check the "
+                f"feature steps and the image values."
+            )
+        return features
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Fit the estimator on region labels taken from the pixel labels.
+
+        Parameters
+        ----------
+        X : list of Regions
+            Regions with features, one per image.
+        y : list of ndarray of shape (H, W) of int
+            Per-pixel labels; -1 marks unlabeled pixels. Images whose map is
+            all -1 are unlabeled images: they still take part in fitting a
+            semi-supervised estimator.
+
+        Returns
+        -------
+        self : RegionClassifier
+            The fitted step.
+        """
+        X = check_regions(X, name="X")
+        y = check_labels(y, [r.shape for r in X], name="y", require_labeled=True)
+        features = self._features(X)
+        widths = {r.features.shape[1] for r in X}
+        if len(widths) > 1:
+            raise ValueError(
+                f"X holds Regions with different numbers of features {sorted(widths)}; "
+                f"expected the same feature steps for every image."
+            )
+        self.n_features_in_ = features.shape[1]
+        self.n_channels_ = X[0].image.shape[2] if X[0].image.ndim == 3 else 1
+        self.classes_ = np.unique(np.concatenate([lab[lab >= 0] for lab in y]))
+        n_classes = len(self.classes_)
+
+        region_labels = []
+        for regions, lab in zip(X, y):
+            encoded = np.where(lab >= 0, np.searchsorted(self.classes_, lab), -1)
+            counts = regions.label_counts(encoded, n_classes)
+            best = counts.argmax(axis=1)
+            region_labels.append(np.where(counts.sum(axis=1) > 0, best, -1))
+        region_labels = np.concatenate(region_labels)
+        self.region_labels_ = np.where(
+            region_labels >= 0, self.classes_[np.maximum(region_labels, 0)], -1
+        )
+
+        self._transductive = None
+        if n_classes == 1:
+            warnings.warn(
+                f"Only class {self.classes_[0]} is labeled in y; every pixel will "
+                f"be predicted as that class. Label at least two classes.",
+                SingleClassWarning,
+                stacklevel=2,
+            )
+            self.estimator_ = None
+            return self
+
+        estimator = clone(
+            default_region_estimator() if self.estimator is None else self.estimator
+        )
+        labeled = region_labels >= 0
+        if self._is_semi_supervised(estimator):
+            fit_params = self._adjacency_params(estimator, X)
+            estimator.fit(features, region_labels, **fit_params)
+            final = _final_step(estimator)
+            if hasattr(final, "label_distributions_"):
+                self._transductive = (
+                    _fingerprint(features),
+                    self._align(final.classes_, final.label_distributions_),
+                )
+        else:
+            estimator.fit(features[labeled], region_labels[labeled])
+        self.estimator_ = estimator
+        return self
+
+    @staticmethod
+    def _adjacency_params(estimator, X):
+        final = _final_step(estimator)
+        if "adjacency" not in inspect.signature(final.fit).parameters:
+            return {}
+        adjacency = sp.block_diag([r.adjacency() for r in X], format="csr")
+        if isinstance(estimator, Pipeline):
+            return {f"{estimator.steps[-1][0]}__adjacency": adjacency}
+        return {"adjacency": adjacency}
+
+    def _align(self, estimator_classes, proba):
+        """Columns of ``proba`` (over encoded classes) in the order of classes_."""
+        out = np.zeros((proba.shape[0], len(self.classes_)))
+        cols = np.asarray(estimator_classes).astype(np.intp)
+        keep = cols >= 0
+        out[:, cols[keep]] = proba[:, keep]
+        return out
+
+    def _region_proba(self, X):
+        check_is_fitted(self)
+        X = check_regions(X, name="X", n_channels_expected=self.n_channels_)
+        features = self._features(X)
+        if features.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {features.shape[1]} region features but RegionClassifier "
+                f"was fitted with {self.n_features_in_}."
+            )
+        if self.estimator_ is None:
+            proba = np.ones((len(features), 1))
+        elif self._transductive is not None and self._transductive[0] == _fingerprint(
+            features
+        ):
+            # Predicting the training images: use the propagated labels.
+            proba = self._transductive[1]
+        else:
+            classes = self.estimator_.classes_
+            if hasattr(self.estimator_, "predict_proba"):
+                proba = self._align(classes, self.estimator_.predict_proba(features))
+            else:
+                pred = self.estimator_.predict(features)
+                proba = self._align(classes, (pred[:, None] == classes).astype(float))
+        counts = np.cumsum([r.n_regions for r in X])[:-1]
+        return X, np.split(proba, counts)
+
+    def predict_proba(self, X):
+        """Probability of each class at every pixel.
+
+        Parameters
+        ----------
+        X : list of Regions
+            Regions with the same features as at fit.
+
+        Returns
+        -------
+        proba : list of ndarray of shape (H, W, n_classes)
+            Class probabilities of each pixel, in the order of ``classes_``;
+            all pixels of a region share its probabilities.
+        """
+        X, per_image = self._region_proba(X)
+        return [r.paint(p) for r, p in zip(X, per_image)]
+
+    def predict(self, X):
+        """Label every pixel of every image.
+
+        Parameters
+        ----------
+        X : list of Regions
+            Regions with the same features as at fit.
+
+        Returns
+        -------
+        masks : list of ndarray of shape (H, W)
+            The predicted class of each pixel.
+        """
+        X, per_image = self._region_proba(X)
+        return [r.paint(self.classes_[p.argmax(axis=1)]) for r, p in zip(X, per_image)]
+
+    def score(self, X, y, sample_weight=None):
+        """Mean intersection over union of the predictions.
+
+        Parameters
+        ----------
+        X : list of Regions
+            Regions with the same features as at fit.
+        y : list of ndarray of shape (H, W) of int
+            True labels; pixels labeled -1 are ignored.
+        sample_weight : None
+            Not supported; present for scikit-learn's signature.
+
+        Returns
+        -------
+        score : float
+            :func:`semiseg_sk.metrics.mean_iou` of ``y`` and the predictions.
+        """
+        from .metrics import mean_iou
+
+        if sample_weight is not None:
+            raise ValueError(
+                "sample_weight is not supported by RegionClassifier.score."
+            )
+        return mean_iou(y, self.predict(X))

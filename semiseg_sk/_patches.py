@@ -1,0 +1,71 @@
+# Authors: The semiseg_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Fixed-size image patches around regions, for the autoencoder."""
+
+import numpy as np
+from scipy import ndimage
+
+from .utils._image import as_float_image, channels_last
+
+__all__ = ["region_patches"]
+
+
+def region_patches(
+    regions, patch_size, *, context=1.5, min_side=8.0, jitter=0.0, rng=None
+):
+    """Sample a square patch around every region of one image.
+
+    The patch is centred on the region's bounding box, its side is the larger
+    side of the box times ``context`` (at least ``min_side`` pixels), and it is
+    resampled bilinearly to ``patch_size`` x ``patch_size``; pixels beyond the
+    image border are mirrored.
+
+    Parameters
+    ----------
+    regions : Regions
+        One image and its regions.
+    patch_size : int
+        Side of the returned patches in pixels.
+    context : float, default=1.5
+        Side of the sampled square relative to the bounding box.
+    min_side : float, default=8.0
+        Smallest side of the sampled square in image pixels.
+    jitter : float, default=0.0
+        Random shift of the centre and scale, as a fraction of the side; for
+        training-time augmentation (needs ``rng``).
+    rng : numpy.random.RandomState, default=None
+        Random numbers for ``jitter``.
+
+    Returns
+    -------
+    patches : ndarray of shape (n_regions, C, patch_size, patch_size), float32
+        The patches, channels first.
+    inside : ndarray of shape (n_regions, patch_size, patch_size), bool
+        Whether each patch pixel belongs to the region.
+    """
+    image = channels_last(as_float_image(regions.image))
+    boxes = ndimage.find_objects(regions.segments + 1)
+    lo = np.array([[b[0].start, b[1].start] for b in boxes], dtype=np.float64)
+    hi = np.array([[b[0].stop, b[1].stop] for b in boxes], dtype=np.float64)
+    centre = (lo + hi) / 2.0
+    side = np.maximum((hi - lo).max(axis=1) * context, min_side)
+    if jitter:
+        n = len(boxes)
+        centre = centre + rng.uniform(-jitter, jitter, size=(n, 2)) * side[:, None]
+        side = side * np.exp(rng.uniform(-jitter, jitter, size=n))
+    steps = (np.arange(patch_size) + 0.5) / patch_size - 0.5  # in (-0.5, 0.5)
+    offsets = steps[None, :] * side[:, None]  # (n, P)
+    rows = centre[:, 0, None, None] - 0.5 + offsets[:, :, None]  # (n, P, 1)
+    cols = centre[:, 1, None, None] - 0.5 + offsets[:, None, :]  # (n, 1, P)
+    rows, cols = np.broadcast_arrays(rows, cols)
+    coords = np.stack([rows, cols])
+    patches = np.stack(
+        [
+            ndimage.map_coordinates(image[..., c], coords, order=1, mode="mirror")
+            for c in range(image.shape[2])
+        ],
+        axis=1,
+    ).astype(np.float32)
+    labels = ndimage.map_coordinates(regions.segments, coords, order=0, mode="mirror")
+    inside = labels == np.arange(len(boxes))[:, None, None]
+    return patches, inside

@@ -1,0 +1,243 @@
+# Authors: The semiseg_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Superpixels: split every image into regions with scikit-image."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from skimage import filters, segmentation
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted
+
+from ._regions import Regions
+from .base import ImageEstimatorMixin
+from .utils._docstring import docstring
+from .utils._image import as_float_image
+from .utils.fixes import Interval, StrOptions, _fit_context
+from .utils.validation import check_images, n_channels
+
+__all__ = ["Superpixels"]
+
+_METHODS = ("slic", "felzenszwalb", "quickshift", "watershed")
+
+
+def _grey(image):
+    return image if image.ndim == 2 else image.mean(axis=2)
+
+
+def _segment(image, method, n_segments, compactness, params):
+    """Region map (0..n-1) of one float image."""
+    n_ch = n_channels(image)
+    if method == "slic":
+        kwargs = {
+            "n_segments": n_segments,
+            "compactness": compactness
+            if compactness is not None
+            else (10.0 if n_ch == 3 else 0.1),
+            "start_label": 0,
+            "channel_axis": None if image.ndim == 2 else -1,
+            "convert2lab": n_ch == 3,
+        }
+        kwargs.update(params)
+        labels = segmentation.slic(image, **kwargs)
+    elif method == "felzenszwalb":
+        n_pixels = image.shape[0] * image.shape[1]
+        kwargs = {
+            "scale": 100.0,
+            "sigma": 0.8,
+            "min_size": max(5, n_pixels // (2 * n_segments)),
+            "channel_axis": None if image.ndim == 2 else -1,
+        }
+        kwargs.update(params)
+        # felzenszwalb's scale is calibrated for 0..255 intensities.
+        labels = segmentation.felzenszwalb(image * 255.0, **kwargs)
+    elif method == "quickshift":
+        if n_ch == 3:
+            work, convert = image, True
+        else:
+            # quickshift needs a colour-like (H, W, C) image; scale to Lab-like
+            # magnitudes so that its max_dist means the same for grey images.
+            work = image if image.ndim == 3 else image[..., None]
+            work = np.repeat(work, 3, axis=2) if work.shape[2] == 1 else work
+            work, convert = work * 100.0, False
+        kwargs = {
+            "kernel_size": 3,
+            "max_dist": 6,
+            "ratio": 0.5,
+            "convert2lab": convert,
+            "rng": 0,
+        }
+        kwargs.update(params)
+        labels = segmentation.quickshift(work, **kwargs)
+    else:  # watershed
+        gradient = filters.sobel(_grey(image))
+        kwargs = {
+            "markers": n_segments,
+            "compactness": compactness if compactness is not None else 1e-3,
+        }
+        kwargs.update(params)
+        labels = segmentation.watershed(gradient, **kwargs)
+    _, segments = np.unique(labels, return_inverse=True)
+    return segments.reshape(labels.shape).astype(np.intp)
+
+
+@docstring
+class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
+    """Split each image into superpixels, returning one Regions per image.
+
+    The first step of a semiseg_sk pipeline. Regions given as input (for
+    example made by hand with :class:`~semiseg_sk.Regions`) pass through
+    unchanged, so users can bring their own segmentation.
+
+    Parameters
+    ----------
+    method : {"slic", "felzenszwalb", "quickshift", "watershed"}, default="slic"
+        The scikit-image algorithm: :func:`skimage.segmentation.slic`,
+        :func:`~skimage.segmentation.felzenszwalb`,
+        :func:`~skimage.segmentation.quickshift` or a compact
+        :func:`~skimage.segmentation.watershed` of the Sobel gradient.
+    n_segments : int, default=400
+        Approximate number of regions per image for ``"slic"`` and
+        ``"watershed"``. For ``"felzenszwalb"`` it sets ``min_size`` to
+        ``H * W // (2 * n_segments)`` so that there are at most about
+        ``2 * n_segments`` regions; ``"quickshift"`` ignores it (use
+        ``method_params={"kernel_size": ...}``).
+    compactness : float, default=None
+        Balance of colour and space for ``"slic"`` and ``"watershed"``. None
+        chooses 10 for RGB images (SLIC works in Lab space), 0.1 for other
+        images scaled to [0, 1], and 1e-3 for watershed.
+    method_params : dict, default=None
+        Further keyword arguments for the scikit-image function; they override
+        the defaults above.
+    {n_jobs}
+
+    Attributes
+    ----------
+    n_channels_ : int
+        Number of channels of the images seen at fit (1 for grey).
+
+    See Also
+    --------
+    Regions : The container returned for each image.
+    RegionStats : Hand-crafted features of each region.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk import Superpixels
+    >>> rng = np.random.RandomState(0)
+    >>> images = [rng.rand(32, 32), rng.rand(40, 30)]
+    >>> regions = Superpixels(n_segments=16).fit_transform(images)
+    >>> [r.shape for r in regions]
+    [(32, 32), (40, 30)]
+    """
+
+    _parameter_constraints = {
+        "method": [StrOptions(set(_METHODS))],
+        "n_segments": [Interval(Integral, 1, None, closed="left")],
+        "compactness": [Interval(Real, 0, None, closed="neither"), None],
+        "method_params": [dict, None],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(
+        self,
+        method="slic",
+        *,
+        n_segments=400,
+        compactness=None,
+        method_params=None,
+        n_jobs=None,
+    ):
+        self.method = method
+        self.n_segments = n_segments
+        self.compactness = compactness
+        self.method_params = method_params
+        self.n_jobs = n_jobs
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the images and remember their channel count.
+
+        Superpixels learn nothing from the data; ``fit`` exists so that the
+        step can sit in a :class:`~sklearn.pipeline.Pipeline`.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (H, W) or (H, W, C), or list of Regions
+            Images, grey or channels last.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : Superpixels
+            The fitted step.
+        """
+        images = self._images(X, n_channels_expected=None)
+        self.n_channels_ = n_channels(images[0])
+        return self
+
+    @staticmethod
+    def _images(X, n_channels_expected):
+        if isinstance(X, (list, tuple)):
+            X = [x.image if isinstance(x, Regions) else x for x in X]
+        return check_images(X, name="X", n_channels_expected=n_channels_expected)
+
+    def transform(self, X):
+        """Split each image into regions.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (H, W) or (H, W, C), or list of Regions
+            Images, grey or channels last. Regions pass through unchanged.
+
+        Returns
+        -------
+        regions : list of Regions
+            One Regions per image, without features.
+        """
+        check_is_fitted(self)
+        images = self._images(X, n_channels_expected=self.n_channels_)
+        params = dict(self.method_params or {})
+        for i, image in enumerate(images):
+            n_pixels = image.shape[0] * image.shape[1]
+            if self.method in ("slic", "watershed") and self.n_segments > n_pixels:
+                raise ValueError(
+                    f"n_segments={self.n_segments} is larger than the "
+                    f"{n_pixels} pixels of X[{i}] (shape {image.shape})."
+                )
+        todo = [
+            (i, img) for i, img in enumerate(images) if not isinstance(X[i], Regions)
+        ]
+        segments = Parallel(n_jobs=self.n_jobs)(
+            delayed(_segment)(
+                as_float_image(img),
+                self.method,
+                self.n_segments,
+                self.compactness,
+                params,
+            )
+            for _, img in todo
+        )
+        out = list(X)
+        for (i, img), seg in zip(todo, segments):
+            out[i] = Regions(img, seg)
+        return out
+
+    def fit_transform(self, X, y=None):
+        """Fit, then split each image into regions.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (H, W) or (H, W, C), or list of Regions
+            Images, grey or channels last.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        regions : list of Regions
+        """
+        return self.fit(X, y).transform(X)

@@ -1,0 +1,28 @@
+# Authors: The semiseg_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Pixel-value conversions shared by the image steps."""
+
+import numpy as np
+from skimage.util import img_as_float
+
+__all__ = ["as_float_image", "channels_last"]
+
+
+def as_float_image(image):
+    """Return the image as floats; never the input array itself.
+
+    Unsigned integer images are scaled to [0, 1] by their dtype's maximum (as
+    :func:`skimage.util.img_as_float` does), signed integers are cast, and
+    float images keep their values (float16 becomes float32).
+    """
+    if np.issubdtype(image.dtype, np.floating):
+        dtype = np.float32 if image.dtype == np.float16 else image.dtype
+        return image.astype(dtype, copy=True)
+    if np.issubdtype(image.dtype, np.signedinteger):
+        return image.astype(np.float64)
+    return img_as_float(image)
+
+
+def channels_last(image):
+    """View an (H, W) or (H, W, C) image as (H, W, C)."""
+    return image[..., None] if image.ndim == 2 else image
