@@ -1,0 +1,70 @@
+"""Shared fixtures: seeds, small data sets, torch thread limits."""
+
+import os
+
+import numpy as np
+import pytest
+
+# Two pytest-xdist workers share two cores: keep each to one thread.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def pytest_configure(config):
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return
+    torch.set_num_threads(1)
+
+
+@pytest.fixture
+def global_random_seed():
+    """The seed of randomised tests; SEMISEG_TESTS_GLOBAL_RANDOM_SEED overrides."""
+    return int(os.environ.get("SEMISEG_TESTS_GLOBAL_RANDOM_SEED", 0))
+
+
+def _tiny_dataset(n_images=4, size=(48, 48), seed=0):
+    from semiseg_sk.datasets import make_texture_mosaics, make_scribbles
+
+    images, truths = make_texture_mosaics(
+        n_images, size=size, n_cells=3, random_state=seed
+    )
+    labels = [make_scribbles(t, stroke_length=8, random_state=seed) for t in truths]
+    # Only the first two images are scribbled; the rest are unlabeled images.
+    labels = labels[:2] + [np.full(t.shape, -1) for t in truths[2:]]
+    return images, labels, truths
+
+
+@pytest.fixture(scope="session")
+def tiny_data():
+    """Four 48 x 48 texture mosaics: two scribbled, two unlabeled."""
+    return _tiny_dataset()
+
+
+@pytest.fixture(scope="session")
+def tiny_regions(tiny_data):
+    """Regions with RegionStats features for ``tiny_data``."""
+    from semiseg_sk import RegionStats, Superpixels
+
+    images, _, _ = tiny_data
+    regions = Superpixels(n_segments=30).fit_transform(images)
+    return RegionStats().fit_transform(regions)
+
+
+@pytest.fixture
+def fast_segmenter():
+    """make_segmenter with settings small enough for unit tests."""
+
+    def build(**kwargs):
+        from semiseg_sk import make_segmenter
+
+        seg = make_segmenter(n_segments=30, random_state=0, **kwargs)
+        if "autoencoderfeatures" in seg.named_steps:
+            seg.set_params(
+                autoencoderfeatures__max_epochs=2,
+                autoencoderfeatures__latent_dim=4,
+                autoencoderfeatures__width=4,
+            )
+        return seg
+
+    return build
