@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Superpixels: split every image into regions with scikit-image."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -32,13 +33,16 @@ def _segment(image, method, n_segments, compactness, params):
     if method == "slic":
         kwargs = {
             "n_segments": n_segments,
-            "compactness": compactness
-            if compactness is not None
-            else (10.0 if n_ch == 3 else 0.1),
             "start_label": 0,
             "channel_axis": None if image.ndim == 2 else -1,
             "convert2lab": n_ch == 3,
         }
+        if compactness is None:
+            # SLICO adapts the compactness of each superpixel to its texture:
+            # no tuning per image type, and noisy images do not collapse.
+            kwargs.update(compactness=10.0 if n_ch == 3 else 0.1, slic_zero=True)
+        else:
+            kwargs["compactness"] = compactness
         kwargs.update(params)
         labels = segmentation.slic(image, **kwargs)
     elif method == "felzenszwalb":
@@ -50,8 +54,11 @@ def _segment(image, method, n_segments, compactness, params):
             "channel_axis": None if image.ndim == 2 else -1,
         }
         kwargs.update(params)
-        # felzenszwalb's scale is calibrated for 0..255 intensities.
-        labels = segmentation.felzenszwalb(image * 255.0, **kwargs)
+        # felzenszwalb's scale is calibrated for 0..255 intensities; it warns
+        # about images with more than 3 channels, which we mean to pass.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Got image with third dimension")
+            labels = segmentation.felzenszwalb(image * 255.0, **kwargs)
     elif method == "quickshift":
         if n_ch == 3:
             work, convert = image, True
@@ -105,8 +112,9 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         ``method_params={"kernel_size": ...}``).
     compactness : float, default=None
         Balance of colour and space for ``"slic"`` and ``"watershed"``. None
-        chooses 10 for RGB images (SLIC works in Lab space), 0.1 for other
-        images scaled to [0, 1], and 1e-3 for watershed.
+        runs SLICO (``slic_zero=True``), which adapts the compactness of each
+        superpixel to its texture and needs no tuning; for watershed None
+        means 1e-3.
     method_params : dict, default=None
         Further keyword arguments for the scikit-image function; they override
         the defaults above.

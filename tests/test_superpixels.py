@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+
+from semiseg_sk import Regions, Superpixels
+
+
+@pytest.fixture
+def rgb_image():
+    rng = np.random.RandomState(0)
+    image = np.zeros((40, 40, 3))
+    image[:, 20:] = [0.8, 0.2, 0.1]
+    return image + 0.05 * rng.rand(40, 40, 3)
+
+
+@pytest.mark.parametrize("method", ["slic", "felzenszwalb", "quickshift", "watershed"])
+@pytest.mark.parametrize("channels", [None, 3, 5])
+def test_every_method_and_channel_count(method, channels, rgb_image):
+    rng = np.random.RandomState(0)
+    if channels is None:
+        image = rgb_image.mean(axis=2)
+    elif channels == 3:
+        image = rgb_image
+    else:
+        image = np.concatenate([rgb_image, rng.rand(40, 40, 2)], axis=2)
+    regions = Superpixels(method, n_segments=20).fit_transform([image])
+    (r,) = regions
+    assert isinstance(r, Regions)
+    assert r.image is image
+    assert r.segments.shape == (40, 40)
+    assert r.n_regions >= 2
+    np.testing.assert_array_equal(np.unique(r.segments), np.arange(r.n_regions))
+
+
+def test_regions_mark_the_edge(rgb_image):
+    (r,) = Superpixels(n_segments=16).fit_transform([rgb_image])
+    # No region straddles the colour edge at column 20.
+    left = set(np.unique(r.segments[:, :19]))
+    right = set(np.unique(r.segments[:, 21:]))
+    assert not left & right
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+def test_dtypes(dtype):
+    image = (np.random.RandomState(0).rand(30, 30) * 200).astype(dtype)
+    (r,) = Superpixels(n_segments=9).fit_transform([image])
+    assert r.n_regions >= 2
+
+
+def test_regions_pass_through():
+    image = np.zeros((8, 8))
+    given = Regions(image, np.repeat(np.arange(8)[None] // 4, 8, axis=0))
+    other = np.random.RandomState(0).rand(8, 8)
+    out = Superpixels(n_segments=4).fit_transform([given, other])
+    assert out[0] is given
+    assert isinstance(out[1], Regions)
+
+
+def test_n_segments_roughly_respected():
+    image = np.random.RandomState(0).rand(64, 64)
+    (r,) = Superpixels(n_segments=64).fit_transform([image])
+    assert 32 <= r.n_regions <= 128
+
+
+def test_method_params_override():
+    image = np.random.RandomState(0).rand(32, 32)
+    sp = Superpixels("felzenszwalb", method_params={"min_size": 200})
+    (r,) = sp.fit_transform([image])
+    assert r.sizes().min() >= 200 or r.n_regions == 1
+
+
+def test_parallel_equals_sequential():
+    images = [np.random.RandomState(i).rand(24, 24) for i in range(3)]
+    a = Superpixels(n_segments=9, n_jobs=1).fit_transform(images)
+    b = Superpixels(n_segments=9, n_jobs=2).fit_transform(images)
+    for ra, rb in zip(a, b):
+        np.testing.assert_array_equal(ra.segments, rb.segments)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="larger than the 16 pixels of X\\[0\\]"):
+        Superpixels(n_segments=100).fit_transform([np.zeros((4, 4))])
+    with pytest.raises(ValueError, match="method"):
+        Superpixels("kmeans").fit([np.zeros((4, 4))])
+    sp = Superpixels(n_segments=4).fit([np.zeros((8, 8))])
+    with pytest.raises(ValueError, match="channel"):
+        sp.transform([np.zeros((8, 8, 3))])
