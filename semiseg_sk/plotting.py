@@ -15,7 +15,14 @@ from skimage.segmentation import mark_boundaries
 
 from .utils._image import as_float_image
 
-__all__ = ["overlay", "plot_segmentation_panel", "save_figure"]
+__all__ = [
+    "overlay",
+    "plot_reconstructions",
+    "plot_segmentation_panel",
+    "plot_uncertainty",
+    "save_figure",
+    "uncertainty_map",
+]
 
 # Colour-blind friendly qualitative colours (Okabe & Ito).
 CLASS_COLORS = (
@@ -31,12 +38,18 @@ CLASS_COLORS = (
 
 
 def _display_rgb(image):
-    """Image as RGB floats in [0, 1] for display."""
-    image = as_float_image(np.asarray(image))
+    """Image as RGB floats in [0, 1] for display.
+
+    Integer images other than uint8 (16-bit microscopy often uses a fraction
+    of the range) are stretched to their own minimum and maximum.
+    """
+    image = np.asarray(image)
+    stretch = np.issubdtype(image.dtype, np.integer) and image.dtype != np.uint8
+    image = as_float_image(image)
     if image.ndim == 3 and image.shape[2] != 3:
         image = image[..., :3] if image.shape[2] > 3 else image.mean(axis=2)
     lo, hi = float(image.min()), float(image.max())
-    if lo < 0 or hi > 1:
+    if stretch or lo < 0 or hi > 1:
         image = (image - lo) / (hi - lo or 1.0)
     return gray2rgb(image) if image.ndim == 2 else image
 
@@ -168,3 +181,164 @@ def save_figure(fig, path, *, overwrite=True, dpi=100):
             os.unlink(tmp)
         raise
     return path
+
+
+def uncertainty_map(proba, *, kind="margin"):
+    """Per-pixel uncertainty of class probabilities.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (H, W, n_classes)
+        Class probabilities, e.g. one item of ``predict_proba``.
+    kind : {"margin", "entropy"}, default="margin"
+        ``"margin"`` is ``1 - max proba``, from 0 (certain) to
+        ``1 - 1 / n_classes``; ``"entropy"`` is the Shannon entropy divided by
+        ``log(n_classes)``, from 0 to 1.
+
+    Returns
+    -------
+    uncertainty : ndarray of shape (H, W) of float
+        Larger where the prediction is less certain.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk.plotting import uncertainty_map
+    >>> proba = np.array([[[1.0, 0.0], [0.5, 0.5]]])
+    >>> uncertainty_map(proba).tolist()
+    [[0.0, 0.5]]
+    >>> uncertainty_map(proba, kind="entropy").tolist()
+    [[0.0, 1.0]]
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim != 3:
+        raise ValueError(f"proba has shape {proba.shape}; expected (H, W, n_classes).")
+    if kind == "margin":
+        return 1.0 - proba.max(axis=2)
+    if kind == "entropy":
+        n_classes = proba.shape[2]
+        if n_classes < 2:
+            return np.zeros(proba.shape[:2])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.where(proba > 0, np.log(np.where(proba > 0, proba, 1.0)), 0.0)
+        return np.clip(-(proba * logs).sum(axis=2) / np.log(n_classes), 0.0, 1.0)
+    raise ValueError(f"kind must be 'margin' or 'entropy'; got {kind!r}.")
+
+
+def plot_uncertainty(image, proba, *, kind="margin", prediction=None, title=None):
+    """Pictures of a prediction's uncertainty: image, prediction, uncertainty.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W) or (H, W, C)
+        The image.
+    proba : ndarray of shape (H, W, n_classes)
+        Class probabilities of the pixels, e.g. one item of ``predict_proba``.
+    kind : {"margin", "entropy"}, default="margin"
+        See :func:`uncertainty_map`.
+    prediction : ndarray of shape (H, W) of int, default=None
+        Predicted mask to show; None shows ``proba.argmax(axis=2)``.
+    title : str, default=None
+        Figure title.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    uncertainty = uncertainty_map(proba, kind=kind)
+    if prediction is None:
+        prediction = np.asarray(proba).argmax(axis=2)
+    fig = Figure(figsize=(9.6, 3.2), layout="constrained")
+    axes = fig.subplots(1, 3)
+    axes[0].imshow(_display_rgb(image))
+    axes[0].set_title("image")
+    axes[1].imshow(overlay(image, prediction))
+    axes[1].set_title("prediction")
+    shown = axes[2].imshow(uncertainty, cmap="magma", vmin=0.0, vmax=1.0)
+    axes[2].set_title("uncertainty" if kind == "margin" else "entropy")
+    fig.colorbar(shown, ax=axes[2], shrink=0.8)
+    for ax in axes:
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_reconstructions(patches, reconstructions, *, n=8, random_state=0):
+    """Region patches above their autoencoder reconstructions.
+
+    Parameters
+    ----------
+    patches : ndarray of shape (n_regions, P, P, C) or list of them
+        Region patches, e.g. the first output of
+        ``AutoencoderFeatures.reconstruct(X)``; lists are concatenated.
+    reconstructions : ndarray or list, same shapes as ``patches``
+        The reconstructions, the second output of ``reconstruct``.
+    n : int, default=8
+        Number of patches shown, drawn at random.
+    random_state : int, RandomState instance or None, default=0
+        Which patches are drawn.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Two rows: originals on top, reconstructions below, each pair
+        scaled to the original's range.
+    """
+    from matplotlib.figure import Figure
+    from sklearn.utils import check_random_state
+
+    if isinstance(patches, (list, tuple)):
+        patches = np.concatenate(list(patches))
+    if isinstance(reconstructions, (list, tuple)):
+        reconstructions = np.concatenate(list(reconstructions))
+    patches, reconstructions = np.asarray(patches), np.asarray(reconstructions)
+    if patches.shape != reconstructions.shape or patches.ndim != 4:
+        raise ValueError(
+            f"patches {patches.shape} and reconstructions {reconstructions.shape} "
+            f"must have the same shape (n_regions, P, P, C)."
+        )
+    if len(patches) == 0:
+        raise ValueError("patches is empty; nothing to show.")
+    rng = check_random_state(random_state)
+    n = min(n, len(patches))
+    chosen = np.sort(rng.choice(len(patches), size=n, replace=False))
+    fig = Figure(figsize=(1.2 * n + 0.4, 2.8), layout="constrained")
+    axes = np.asarray(fig.subplots(2, n, squeeze=False))
+    for col, index in enumerate(chosen):
+        original, recon = patches[index], reconstructions[index]
+        lo, hi = float(original.min()), float(original.max())
+        for row, picture in enumerate((original, recon)):
+            picture = (picture - lo) / (hi - lo or 1.0)
+            picture = np.clip(picture, 0.0, 1.0)
+            if picture.shape[2] == 1:
+                picture = picture[..., 0]
+            elif picture.shape[2] != 3:
+                picture = picture.mean(axis=2)
+            ax = axes[row, col]
+            ax.imshow(
+                picture, cmap="gray" if picture.ndim == 2 else None, vmin=0.0, vmax=1.0
+            )
+            ax.set_axis_off()
+        axes[0, col].set_title(f"region {index}", fontsize=8)
+    axes[0, 0].text(
+        -0.1,
+        0.5,
+        "patch",
+        rotation=90,
+        ha="right",
+        va="center",
+        transform=axes[0, 0].transAxes,
+    )
+    axes[1, 0].text(
+        -0.1,
+        0.5,
+        "decoded",
+        rotation=90,
+        ha="right",
+        va="center",
+        transform=axes[1, 0].transAxes,
+    )
+    return fig
