@@ -64,7 +64,9 @@ def test_filter_names_follow_skimage_order():
 
 
 def test_appends_after_existing_features():
-    regions = [r.with_features(np.ones((r.n_regions, 1)), ["prior"]) for r in _regions()]
+    regions = [
+        r.with_features(np.ones((r.n_regions, 1)), ["prior"]) for r in _regions()
+    ]
     stats = RegionStats(filters=False).fit(regions)
     out = stats.transform(regions)
     assert out[0].feature_names[0] == "prior"
