@@ -11,7 +11,7 @@ from semiseg_sk.exceptions import SingleClassWarning
 
 
 def _halves(n_images=3, labeled=(0,)):
-    """Images dark on the left, bright on the right; regions are the halves' quarters."""
+    """Images dark on the left, bright on the right, cut into four strips."""
     regions, labels = [], []
     for i in range(n_images):
         image = np.zeros((8, 8))
