@@ -24,7 +24,7 @@ def global_random_seed():
 
 
 def _tiny_dataset(n_images=4, size=(48, 48), seed=0):
-    from semiseg_sk.datasets import make_texture_mosaics, make_scribbles
+    from semiseg_sk.datasets import make_scribbles, make_texture_mosaics
 
     images, truths = make_texture_mosaics(
         n_images, size=size, n_cells=3, random_state=seed
