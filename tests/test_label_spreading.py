@@ -1,0 +1,256 @@
+# Authors: The semiseg_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from scipy import sparse
+from sklearn.datasets import make_blobs, make_moons
+from sklearn.exceptions import ConvergenceWarning
+
+from semiseg_sk import SparseLabelSpreading
+
+
+def _few_labels(y, per_class, seed):
+    rng = np.random.RandomState(seed)
+    y_partial = np.full_like(y, -1)
+    for c in np.unique(y):
+        idx = rng.choice(np.flatnonzero(y == c), per_class, replace=False)
+        y_partial[idx] = c
+    return y_partial
+
+
+def _chain_adjacency(groups):
+    """Spatial edges along a chain inside each group of consecutive samples."""
+    rows, cols = [], []
+    start = 0
+    for size in groups:
+        i = np.arange(start, start + size - 1)
+        rows.append(i)
+        cols.append(i + 1)
+        start += size
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    n = start
+    A = sparse.coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+    return (A + A.T).tocsr()
+
+
+def _grid_images(n_images, height, width, seed):
+    """Regions on a grid per image, left half class 0 and right half class 1.
+
+    Returns the classes and the block-diagonal 4-neighbour adjacency, with
+    edges across the class border too.
+    """
+    idx = np.arange(height * width).reshape(height, width)
+    rows = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    cols = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    one = sparse.coo_matrix(
+        (np.ones(rows.size), (rows, cols)), shape=(idx.size, idx.size)
+    )
+    one = one + one.T
+    A = sparse.block_diag([one] * n_images, format="csr")
+    y = np.tile((np.arange(width) >= width // 2).astype(int), height)
+    return np.tile(y, n_images), A
+
+
+@pytest.mark.parametrize("per_class", [1, 2])
+def test_two_moons_recovered(global_random_seed, per_class):
+    X, y = make_moons(400, noise=0.05, random_state=global_random_seed)
+    y_partial = _few_labels(y, per_class, global_random_seed)
+    model = SparseLabelSpreading().fit(X, y_partial)
+    unlabeled = y_partial == -1
+    assert np.mean(model.transduction_[unlabeled] == y[unlabeled]) > 0.95
+    assert set(model.classes_) == {0, 1}
+
+
+def test_two_clusters_and_inductive_predict(global_random_seed):
+    X, y = make_blobs(300, centers=[[-5, 0], [5, 0]], random_state=global_random_seed)
+    y_partial = _few_labels(y, 2, global_random_seed)
+    model = SparseLabelSpreading().fit(X, y_partial)
+    np.testing.assert_array_equal(model.transduction_, y)
+    assert model.n_features_in_ == 2
+    assert model.n_iter_ >= 1
+    np.testing.assert_array_equal(model.predict([[-5, 0.5], [5, -0.5]]), [0, 1])
+    # A query far from everything still gets a proper distribution.
+    proba = model.predict_proba([[1e6, 1e6]])
+    assert np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+
+
+def test_distributions_are_normalised(global_random_seed):
+    X, y = make_blobs(500, centers=4, cluster_std=3.0, random_state=global_random_seed)
+    y_partial = _few_labels(y, 3, global_random_seed)
+    for class_balance in [False, True]:
+        model = SparseLabelSpreading(class_balance=class_balance).fit(X, y_partial)
+        dist = model.label_distributions_
+        assert dist.shape == (500, 4)
+        assert np.all(dist >= 0)
+        np.testing.assert_allclose(dist.sum(axis=1), 1)
+        np.testing.assert_array_equal(
+            model.transduction_, model.classes_[dist.argmax(axis=1)]
+        )
+        np.testing.assert_allclose(model.predict_proba(X[:50]).sum(axis=1), 1)
+
+
+def test_string_and_shifted_labels():
+    X, y = make_blobs(200, centers=[[-5, 0], [5, 0]], random_state=0)
+    y_partial = _few_labels(y, 2, 0)
+    y_shifted = np.where(y_partial == -1, -1, y_partial + 3)
+    model = SparseLabelSpreading().fit(X, y_shifted)
+    np.testing.assert_array_equal(model.classes_, [3, 4])
+    np.testing.assert_array_equal(model.transduction_, y + 3)
+
+
+def test_single_class():
+    X, _ = make_blobs(50, random_state=0)
+    y = np.full(50, -1)
+    y[0] = 7
+    model = SparseLabelSpreading().fit(X, y)
+    np.testing.assert_array_equal(model.transduction_, 7)
+    np.testing.assert_array_equal(model.predict(X[:3]), 7)
+
+
+def test_adjacency_resolves_ambiguous_features(global_random_seed):
+    # The two classes overlap a lot in feature space; the spatial edges
+    # between touching regions carry the rest of the information.
+    y, A = _grid_images(4, 10, 20, global_random_seed)
+    rng = np.random.RandomState(global_random_seed)
+    X = rng.normal(size=(y.size, 2)) + 1.0 * y[:, None]
+    y_partial = _few_labels(y, 8, global_random_seed)
+    unlabeled = y_partial == -1
+
+    def accuracy(model):
+        return np.mean(model.transduction_[unlabeled] == y[unlabeled])
+
+    without = SparseLabelSpreading().fit(X, y_partial)
+    acc_without = accuracy(without)
+    acc_half = accuracy(SparseLabelSpreading().fit(X, y_partial, adjacency=A))
+    acc_most = accuracy(
+        SparseLabelSpreading(spatial_weight=0.9).fit(X, y_partial, adjacency=A)
+    )
+    assert acc_without < 0.8
+    assert acc_half > acc_without + 0.05
+    assert acc_most > 0.85
+
+    # spatial_weight=0 ignores the adjacency.
+    ignored = SparseLabelSpreading(spatial_weight=0).fit(X, y_partial, adjacency=A)
+    np.testing.assert_allclose(
+        ignored.label_distributions_, without.label_distributions_
+    )
+
+
+def test_adjacency_scale_and_format_do_not_matter():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 3))
+    y = _few_labels(np.repeat([0, 1], 60), 2, 0)
+    A = _chain_adjacency([60, 60])
+    ref = SparseLabelSpreading().fit(X, y, adjacency=A)
+    for other in [1000.0 * A, A.toarray(), sparse.coo_matrix(A), sparse.triu(A)]:
+        model = SparseLabelSpreading().fit(X, y, adjacency=other)
+        np.testing.assert_allclose(
+            model.label_distributions_, ref.label_distributions_, rtol=1e-10
+        )
+
+
+def test_isolated_nodes():
+    # spatial_weight=1: the graph is the adjacency only, where nodes 4 and 5
+    # have no edges; 4 is labeled and keeps its label, 5 gets uniform scores.
+    X = np.arange(12, dtype=float).reshape(6, 2)
+    y = np.array([0, -1, -1, 1, 1, -1])
+    A = sparse.csr_matrix((np.ones(4), ([0, 1, 1, 2], [1, 0, 2, 1])), shape=(6, 6))
+    A = A + sparse.csr_matrix(([1.0, 1.0], ([2, 3], [3, 2])), shape=(6, 6))
+    model = SparseLabelSpreading(spatial_weight=1.0).fit(X, y, adjacency=A)
+    np.testing.assert_allclose(model.label_distributions_.sum(axis=1), 1)
+    assert model.transduction_[4] == 1
+    np.testing.assert_allclose(model.label_distributions_[5], [0.5, 0.5])
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "approximate", "kd_tree", "brute"])
+def test_deterministic(algorithm):
+    X, y = make_blobs(2000, centers=3, n_features=5, random_state=0)
+    y_partial = _few_labels(y, 5, 0)
+    params = dict(algorithm=algorithm, random_state=0)
+    a = SparseLabelSpreading(**params).fit(X, y_partial)
+    b = SparseLabelSpreading(**params).fit(X, y_partial)
+    np.testing.assert_array_equal(a.label_distributions_, b.label_distributions_)
+    np.testing.assert_array_equal(a.predict_proba(X[:20]), b.predict_proba(X[:20]))
+
+
+def test_approximate_graph_agrees_with_exact():
+    X, y = make_blobs(3000, centers=5, n_features=8, cluster_std=2.5, random_state=0)
+    y_partial = _few_labels(y, 10, 0)
+    exact = SparseLabelSpreading(algorithm="brute").fit(X, y_partial)
+    approx = SparseLabelSpreading(algorithm="approximate", random_state=0).fit(
+        X, y_partial
+    )
+    assert np.mean(exact.transduction_ == approx.transduction_) > 0.97
+    np.testing.assert_allclose(approx.bandwidths_, exact.bandwidths_, rtol=0.3)
+
+
+def test_scales_linearly_without_densifying():
+    # 200k samples: a dense n x n matrix would need 320 GB. Two features, so
+    # that the exact kd-tree search is fast; the approximate search has the
+    # same O(n k) graph and is timed at scale in benchmarks/bench_scale.py.
+    rng = np.random.RandomState(0)
+    n = 200_000
+    X = rng.normal(size=(n, 2))
+    y = np.full(n, -1)
+    y[:2000] = (X[:2000, 0] > 0).astype(int)
+    tracemalloc.start()
+    start = time.perf_counter()
+    model = SparseLabelSpreading(max_iter=30, algorithm="kd_tree", n_jobs=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 600e6, f"peak traced memory {peak / 1e6:.0f} MB"
+    assert elapsed < 10, f"fit took {elapsed:.1f} s"
+    assert model.label_distributions_.shape == (n, 2)
+    # The label is the sign of the first feature: mostly recovered.
+    assert np.mean(model.transduction_ == (X[:, 0] > 0)) > 0.85
+
+
+def test_inputs_not_modified():
+    X, y = make_blobs(100, centers=2, random_state=0)
+    y = _few_labels(y, 2, 0)
+    A = _chain_adjacency([50, 50]) * 3.0
+    A.setdiag(1.0)  # a self-loop, dropped internally
+    X_copy, y_copy, A_copy = X.copy(), y.copy(), A.copy()
+    model = SparseLabelSpreading().fit(X, y, adjacency=A)
+    model.predict_proba(X)
+    np.testing.assert_array_equal(X, X_copy)
+    np.testing.assert_array_equal(y, y_copy)
+    assert (A != A_copy).nnz == 0
+
+
+def test_no_labeled_sample():
+    X, _ = make_blobs(20, random_state=0)
+    with pytest.raises(ValueError, match="no labeled sample"):
+        SparseLabelSpreading().fit(X, np.full(20, -1))
+
+
+@pytest.mark.parametrize(
+    "adjacency, err, match",
+    [
+        (sparse.eye(19, format="csr"), ValueError, r"shape \(n_samples, n_samples\)"),
+        (np.ones(20), ValueError, "2-D"),
+        (-sparse.eye(20, k=1, format="csr"), ValueError, "nonnegative"),
+        (sparse.csr_matrix(np.full((20, 20), np.nan)), ValueError, "NaN"),
+        (np.full((20, 20), "a"), TypeError, "numeric"),
+    ],
+)
+def test_bad_adjacency(adjacency, err, match):
+    X, y = make_blobs(20, centers=2, random_state=0)
+    with pytest.raises(err, match=match):
+        SparseLabelSpreading().fit(X, y, adjacency=adjacency)
+
+
+def test_convergence_warning():
+    X, y = make_moons(200, noise=0.05, random_state=0)
+    y = _few_labels(y, 1, 0)
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        SparseLabelSpreading(max_iter=2).fit(X, y)
