@@ -19,7 +19,12 @@ from ._label_spreading import SparseLabelSpreading
 from .base import ImageEstimatorMixin
 from .exceptions import SingleClassWarning
 from .utils.fixes import HasMethods, StrOptions, _fit_context
-from .utils.validation import check_labels, check_regions
+from .utils.validation import (
+    check_feature_width,
+    check_labels,
+    check_regions,
+    unseen_classes,
+)
 
 __all__ = ["RegionClassifier"]
 
@@ -114,12 +119,21 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         return isinstance(_final_step(estimator), _SEMI_SUPERVISED)
 
     @staticmethod
-    def _features(X, name="X"):
+    def _features(X, name="X", n_features=None):
         for i, regions in enumerate(X):
             if regions.features is None:
                 raise ValueError(
                     f"{name}[{i}] has no region features; put a feature step such "
                     f"as RegionStats() before RegionClassifier."
+                )
+        if n_features is not None:
+            check_feature_width(X, n_features, name=name, estimator="RegionClassifier")
+        widths = [r.features.shape[1] for r in X]
+        for i, width in enumerate(widths):
+            if width != widths[0]:
+                raise ValueError(
+                    f"{name}[{i}] has {width} region features but {name}[0] has "
+                    f"{widths[0]}; expected the same feature steps for every image."
                 )
         features = np.vstack([r.features for r in X])
         if not np.isfinite(features).all():
@@ -148,15 +162,9 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : RegionClassifier
             The fitted step.
         """
-        X = check_regions(X, name="X")
+        X = check_regions(X, name="X", estimator="RegionClassifier")
         y = check_labels(y, [r.shape for r in X], name="y", require_labeled=True)
         features = self._features(X)
-        widths = {r.features.shape[1] for r in X}
-        if len(widths) > 1:
-            raise ValueError(
-                f"X holds Regions with different numbers of features {sorted(widths)}; "
-                f"expected the same feature steps for every image."
-            )
         self.n_features_in_ = features.shape[1]
         self.n_channels_ = X[0].image.shape[2] if X[0].image.ndim == 3 else 1
         self.classes_ = np.unique(np.concatenate([lab[lab >= 0] for lab in y]))
@@ -174,13 +182,25 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         )
 
         self._transductive = None
-        if n_classes == 1:
+        region_classes = np.unique(region_labels[region_labels >= 0])
+        if len(region_classes) == 1:
+            only = self.classes_[region_classes[0]]
+            if n_classes == 1:
+                why = f"Only class {only} is labeled in y"
+            else:
+                why = (
+                    f"y labels classes {self.classes_.tolist()}, but after the "
+                    f"majority vote in each region only class {only} labels a "
+                    f"region (the classes share regions; use more or smaller "
+                    f"superpixels)"
+                )
             warnings.warn(
-                f"Only class {self.classes_[0]} is labeled in y; every pixel will "
-                f"be predicted as that class. Label at least two classes.",
+                f"{why}; every pixel will be predicted as class {only}. Label at "
+                f"least two classes in different regions.",
                 SingleClassWarning,
                 stacklevel=2,
             )
+            self._only_class = int(region_classes[0])
             self.estimator_ = None
             return self
 
@@ -220,17 +240,21 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         out[:, cols[keep]] = proba[:, keep]
         return out
 
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "estimator_")
+
     def _region_proba(self, X):
         check_is_fitted(self)
-        X = check_regions(X, name="X", n_channels_expected=self.n_channels_)
-        features = self._features(X)
-        if features.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {features.shape[1]} region features but RegionClassifier "
-                f"was fitted with {self.n_features_in_}."
-            )
+        X = check_regions(
+            X,
+            name="X",
+            n_channels_expected=self.n_channels_,
+            estimator="RegionClassifier",
+        )
+        features = self._features(X, n_features=self.n_features_in_)
         if self.estimator_ is None:
-            proba = np.ones((len(features), 1))
+            proba = np.zeros((len(features), len(self.classes_)))
+            proba[:, self._only_class] = 1.0
         elif self._transductive is not None and self._transductive[0] == _fingerprint(
             features
         ):
@@ -295,11 +319,30 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         score : float
             :func:`semiseg_sk.metrics.mean_iou` of ``y`` and the predictions.
+
+        Warns
+        -----
+        UserWarning
+            When ``y`` holds a class that was not labeled at fit. The
+            classifier cannot predict it, so its pixels count as errors (that
+            class scores an IoU of 0).
         """
         from .metrics import mean_iou
 
         if sample_weight is not None:
             raise ValueError(
                 "sample_weight is not supported by RegionClassifier.score."
+            )
+        check_is_fitted(self)
+        X = check_regions(X, name="X", estimator="RegionClassifier")
+        y = check_labels(y, [r.shape for r in X], name="y")
+        unseen = unseen_classes(y, self.classes_)
+        if unseen:
+            warnings.warn(
+                f"y contains classes {unseen} that were not labeled at fit (fit "
+                f"saw {self.classes_.tolist()}); their pixels cannot be predicted "
+                f"and count as errors in the score.",
+                UserWarning,
+                stacklevel=2,
             )
         return mean_iou(y, self.predict(X))

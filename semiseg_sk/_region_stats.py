@@ -53,6 +53,12 @@ def _stats_block(regions, params):
     return np.hstack(blocks).astype(np.float64)
 
 
+def _finite_stats_block(regions, params):
+    """_stats_block without overflow warnings; the caller checks the result."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _stats_block(regions, params)
+
+
 def _block_names(n_ch, params):
     names = []
     ch = [f"ch{c}" for c in range(n_ch)]
@@ -144,7 +150,11 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
         "num_sigma": [Interval(Integral, 1, None, closed="left"), None],
         "position": ["boolean"],
         "size": ["boolean"],
-        "n_jobs": [Integral, None],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
     }
 
     def __init__(
@@ -197,9 +207,12 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
         self : RegionStats
             The fitted step.
         """
-        if any(not 0.0 <= q <= 1.0 for q in self.quantiles):
+        if any(
+            not isinstance(q, Real) or isinstance(q, bool) or not 0.0 <= q <= 1.0
+            for q in self.quantiles
+        ):
             raise ValueError(
-                f"quantiles must lie in [0, 1]; got {tuple(self.quantiles)}."
+                f"quantiles must be numbers in [0, 1]; got {tuple(self.quantiles)}."
             )
         if self.sigma_min > self.sigma_max:
             raise ValueError(
@@ -230,6 +243,15 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
         X = self._check_transform_input(X)
         params = self._params()
         blocks = Parallel(n_jobs=self.n_jobs)(
-            delayed(_stats_block)(regions, params) for regions in X
+            delayed(_finite_stats_block)(regions, params) for regions in X
         )
+        for i, (regions, block) in enumerate(zip(X, blocks)):
+            if not np.isfinite(block).all():
+                peak = float(np.abs(regions.image).max())
+                raise ValueError(
+                    f"X[{i}] gives infinite or NaN region statistics: its pixel "
+                    f"values (largest magnitude {peak:.3g}) overflow float64 when "
+                    f"squared; expected values of a sensible range, e.g. rescale "
+                    f"the image to [0, 1]."
+                )
         return [self._append_block(r, b) for r, b in zip(X, blocks)]

@@ -54,7 +54,7 @@ class Regions:
     """
 
     def __init__(self, image, segments, features=None, feature_names=None):
-        image = check_image(image, name="image", index=0, min_size=1)
+        image = check_image(image, name="image", index=None, min_size=1)
         segments = np.asarray(segments)
         if not np.issubdtype(segments.dtype, np.integer):
             raise TypeError(
@@ -112,6 +112,13 @@ class Regions:
         regions : Regions
         """
         label_image = np.asarray(label_image)
+        if label_image.dtype == bool or not np.issubdtype(
+            label_image.dtype, np.integer
+        ):
+            raise TypeError(
+                f"label_image has dtype {label_image.dtype}; expected an integer "
+                f"label image of shape (H, W)."
+            )
         _, segments = np.unique(label_image, return_inverse=True)
         return cls(image, segments.reshape(label_image.shape).astype(np.intp))
 

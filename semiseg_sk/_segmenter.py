@@ -2,15 +2,37 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """make_segmenter: the complete pipeline with good defaults."""
 
+from numbers import Integral
+
 from sklearn.pipeline import Pipeline
 
-from ._classifier import RegionClassifier
+from ._classifier import RegionClassifier, default_region_estimator
 from ._region_stats import RegionStats
-from ._superpixels import Superpixels
+from ._superpixels import _METHODS, Superpixels
+from .utils.fixes import HasMethods, Interval, StrOptions, validate_params
 
 __all__ = ["make_segmenter"]
 
 
+# make_segmenter checks its arguments when it is called, so that a typo fails
+# where it is written rather than at fit, after the pipeline was handed on.
+@validate_params(
+    {
+        "method": [StrOptions(set(_METHODS))],
+        "n_segments": [Interval(Integral, 1, None, closed="left")],
+        "autoencoder": ["boolean"],
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "device": [str],
+        "random_state": ["random_state"],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_segmenter(
     *,
     method="slic",
@@ -31,7 +53,7 @@ def make_segmenter(
 
     Parameters
     ----------
-    method : str, default="slic"
+    method : {"slic", "felzenszwalb", "quickshift", "watershed"}, default="slic"
         Superpixel algorithm, see :class:`Superpixels`.
     n_segments : int, default=400
         Approximate number of superpixels per image.
@@ -39,9 +61,12 @@ def make_segmenter(
         Include :class:`AutoencoderFeatures` (needs torch).
     estimator : estimator object, default=None
         Region classifier given to :class:`RegionClassifier`; None uses
-        its default, sparse label spreading over all regions.
+        its default, sparse label spreading over all regions (seeded with
+        ``random_state`` when one is given).
     device : str, default="cpu"
-        Where the autoencoder trains: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        Where the autoencoder trains: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
+        ``"auto"``. Checked by :class:`AutoencoderFeatures` at fit, where
+        torch is imported.
     random_state : int, RandomState instance or None, default=None
         Seed of the random steps, for reproducible masks.
     n_jobs : int, default=None
@@ -54,6 +79,14 @@ def make_segmenter(
     segmenter : sklearn.pipeline.Pipeline
         Unfitted; ``fit(images, labels)`` with -1 for unlabeled pixels, then
         ``predict(images)`` gives one (H, W) mask per image.
+
+    Raises
+    ------
+    sklearn.utils._param_validation.InvalidParameterError
+        At the call, for an unknown ``method`` or an argument of the wrong
+        type or range (a subclass of both ``ValueError`` and ``TypeError``).
+        Parameters changed later with ``set_params`` are checked by each step
+        at fit.
 
     Examples
     --------
@@ -81,5 +114,11 @@ def make_segmenter(
                 ),
             )
         )
+    if estimator is None and random_state is not None:
+        # The default label spreading draws random projections on large
+        # region graphs: seed it too, so that random_state fixes the masks.
+        estimator = default_region_estimator()
+        final = estimator.steps[-1][0]
+        estimator.set_params(**{f"{final}__random_state": random_state})
     steps.append(("regionclassifier", RegionClassifier(estimator)))
     return Pipeline(steps)

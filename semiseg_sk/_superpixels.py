@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Superpixels: split every image into regions with scikit-image."""
 
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -16,7 +17,7 @@ from .base import ImageEstimatorMixin
 from .utils._docstring import docstring
 from .utils._image import as_float_image
 from .utils.fixes import Interval, StrOptions, _fit_context
-from .utils.validation import check_images, n_channels
+from .utils.validation import check_images, check_labels, n_channels
 
 __all__ = ["Superpixels"]
 
@@ -89,6 +90,34 @@ def _segment(image, method, n_segments, compactness, params):
     return segments.reshape(labels.shape).astype(np.intp)
 
 
+# Keyword arguments of the scikit-image functions that method_params may not set.
+_RESERVED_PARAMS = {"image", "return_tree"}
+
+
+def _check_method_params(method, params):
+    """Reject method_params keys the scikit-image function does not take."""
+    func = getattr(segmentation, method)
+    allowed = set(inspect.signature(func).parameters) - _RESERVED_PARAMS
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ValueError(
+            f"method_params has {unknown} that skimage.segmentation.{method} does "
+            f"not accept; expected keys among {sorted(allowed)}."
+        )
+
+
+def _segment_or_explain(index, image, method, n_segments, compactness, params):
+    """_segment, re-raising scikit-image's errors with the image index."""
+    try:
+        return _segment(image, method, n_segments, compactness, params)
+    except (TypeError, ValueError) as exc:
+        error = TypeError if isinstance(exc, TypeError) else ValueError
+        raise error(
+            f"Superpixels(method={method!r}) failed on X[{index}] (shape "
+            f"{image.shape}) with method_params={params}: {exc}"
+        ) from exc
+
+
 @docstring
 class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
     """Split each image into superpixels, returning one Regions per image.
@@ -146,7 +175,11 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         "n_segments": [Interval(Integral, 1, None, closed="left")],
         "compactness": [Interval(Real, 0, None, closed="neither"), None],
         "method_params": [dict, None],
-        "n_jobs": [Integral, None],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
     }
 
     def __init__(
@@ -175,8 +208,10 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         ----------
         X : list of ndarray of shape (H, W) or (H, W, C), or list of Regions
             Images, grey or channels last.
-        y : None
-            Ignored.
+        y : list of ndarray of shape (H, W) of int, default=None
+            Ignored, but when given (as a Pipeline does) it is checked against
+            the images, so that a pipeline rejects bad labels before its slow
+            steps run.
 
         Returns
         -------
@@ -184,6 +219,10 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
             The fitted step.
         """
         images = self._images(X, n_channels_expected=None)
+        if y is not None:
+            check_labels(y, [image.shape for image in images], name="y")
+        _check_method_params(self.method, self.method_params or {})
+        self._check_sizes(X, images)
         self.n_channels_ = n_channels(images[0])
         return self
 
@@ -191,7 +230,25 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
     def _images(X, n_channels_expected):
         if isinstance(X, (list, tuple)):
             X = [x.image if isinstance(x, Regions) else x for x in X]
-        return check_images(X, name="X", n_channels_expected=n_channels_expected)
+        return check_images(
+            X,
+            name="X",
+            n_channels_expected=n_channels_expected,
+            estimator="Superpixels",
+        )
+
+    def _check_sizes(self, X, images):
+        """n_segments must not exceed the pixels of an image to segment."""
+        if self.method not in ("slic", "watershed"):
+            return
+        for i, image in enumerate(images):
+            n_pixels = image.shape[0] * image.shape[1]
+            if self.n_segments > n_pixels and not isinstance(X[i], Regions):
+                raise ValueError(
+                    f"n_segments={self.n_segments} is larger than the "
+                    f"{n_pixels} pixels of X[{i}] (shape {image.shape}); expected "
+                    f"n_segments <= height * width of every image."
+                )
 
     def transform(self, X):
         """Split each image into regions.
@@ -209,25 +266,20 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         images = self._images(X, n_channels_expected=self.n_channels_)
         params = dict(self.method_params or {})
-        for i, image in enumerate(images):
-            n_pixels = image.shape[0] * image.shape[1]
-            if self.method in ("slic", "watershed") and self.n_segments > n_pixels:
-                raise ValueError(
-                    f"n_segments={self.n_segments} is larger than the "
-                    f"{n_pixels} pixels of X[{i}] (shape {image.shape})."
-                )
+        self._check_sizes(X, images)
         todo = [
             (i, img) for i, img in enumerate(images) if not isinstance(X[i], Regions)
         ]
         segments = Parallel(n_jobs=self.n_jobs)(
-            delayed(_segment)(
+            delayed(_segment_or_explain)(
+                i,
                 as_float_image(img),
                 self.method,
                 self.n_segments,
                 self.compactness,
                 params,
             )
-            for _, img in todo
+            for i, img in todo
         )
         out = list(X)
         for (i, img), seg in zip(todo, segments):

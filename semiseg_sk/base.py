@@ -63,18 +63,35 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
     """
 
     def _check_fit_input(self, X):
-        X = check_regions(X, name="X")
+        X = check_regions(X, name="X", estimator=type(self).__name__)
         first = X[0].features
-        self.n_features_in_ = 0 if first is None else first.shape[1]
-        check_feature_width(X, self.n_features_in_, name="X")
+        n_features = 0 if first is None else first.shape[1]
+        for i, regions in enumerate(X):
+            width = 0 if regions.features is None else regions.features.shape[1]
+            if width != n_features:
+                raise ValueError(
+                    f"X[{i}] has {width} region features but X[0] has "
+                    f"{n_features}; expected the same feature steps for every "
+                    f"image."
+                )
+        # Attributes are set only once the input is valid, so that a failed
+        # fit does not leave an estimator that looks fitted.
+        self.n_features_in_ = n_features
         self.n_channels_ = X[0].image.shape[2] if X[0].image.ndim == 3 else 1
         self._input_feature_names = [] if first is None else list(X[0].feature_names)
         return X
 
     def _check_transform_input(self, X):
         check_is_fitted(self)
-        X = check_regions(X, name="X", n_channels_expected=self.n_channels_)
-        check_feature_width(X, self.n_features_in_, name="X")
+        X = check_regions(
+            X,
+            name="X",
+            n_channels_expected=self.n_channels_,
+            estimator=type(self).__name__,
+        )
+        check_feature_width(
+            X, self.n_features_in_, name="X", estimator=type(self).__name__
+        )
         return X
 
     def get_feature_names_out(self, input_features=None):

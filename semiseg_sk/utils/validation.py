@@ -15,23 +15,24 @@ __all__ = [
     "check_labels",
     "check_regions",
     "n_channels",
+    "unseen_classes",
 ]
 
 
-def _as_list(seq, name):
+def _as_list(seq, name, what="image"):
     if isinstance(seq, np.ndarray):
         raise TypeError(
             f"{name} must be a list of arrays, one per image; got a single ndarray "
-            f"of shape {seq.shape}. Wrap one image as [image], or turn a stack of "
-            f"images into a list with list(stack)."
+            f"of shape {seq.shape}. Wrap one {what} in a list, or turn a stack "
+            f"into a list with list(stack)."
         )
-    if isinstance(seq, (str, bytes)) or not hasattr(seq, "__len__"):
+    if isinstance(seq, (str, bytes, dict)) or not hasattr(seq, "__len__"):
         raise TypeError(
             f"{name} must be a list of arrays, one per image; got {type(seq).__name__}."
         )
     seq = list(seq)
     if len(seq) == 0:
-        raise ValueError(f"{name} is empty: expected at least one image.")
+        raise ValueError(f"{name} is empty: expected at least one {what}.")
     return seq
 
 
@@ -49,8 +50,9 @@ def check_image(image, *, name="images", index=0, min_size=2):
         The image.
     name : str, default="images"
         Name of the argument, used in error messages.
-    index : int, default=0
-        Index of the image in its list, used in error messages.
+    index : int or None, default=0
+        Index of the image in its list, used in error messages; None for an
+        argument that is a single image.
     min_size : int, default=2
         Smallest height and width accepted.
 
@@ -59,7 +61,7 @@ def check_image(image, *, name="images", index=0, min_size=2):
     image : ndarray of shape (H, W) or (H, W, C)
         The same data; never a modified copy of the input.
     """
-    where = f"{name}[{index}]"
+    where = name if index is None else f"{name}[{index}]"
     if not isinstance(image, np.ndarray):
         try:
             image = np.asarray(image)
@@ -100,7 +102,9 @@ def check_image(image, *, name="images", index=0, min_size=2):
     return image
 
 
-def check_images(images, *, name="images", min_size=2, n_channels_expected=None):
+def check_images(
+    images, *, name="images", min_size=2, n_channels_expected=None, estimator=None
+):
     """Validate a list of images.
 
     Parameters
@@ -114,6 +118,8 @@ def check_images(images, *, name="images", min_size=2, n_channels_expected=None)
     n_channels_expected : int, default=None
         If given, every image must have this many channels (1 for grey),
         for example the count seen at fit time.
+    estimator : str, default=None
+        Name of the fitted estimator, used in error messages.
 
     Returns
     -------
@@ -125,18 +131,20 @@ def check_images(images, *, name="images", min_size=2, n_channels_expected=None)
         check_image(image, name=name, index=i, min_size=min_size)
         for i, image in enumerate(images)
     ]
-    _check_channels(checked, name, n_channels_expected)
+    _check_channels(checked, name, n_channels_expected, estimator)
     return checked
 
 
-def _check_channels(images, name, n_channels_expected):
+def _check_channels(images, name, n_channels_expected, estimator=None):
     first = n_channels(images[0])
+    fitted = "the estimator" if estimator is None else estimator
     for i, image in enumerate(images):
         c = n_channels(image)
         if n_channels_expected is not None and c != n_channels_expected:
             raise ValueError(
-                f"{name}[{i}] has {c} channel(s) but the estimator was fitted on "
-                f"images with {n_channels_expected} channel(s)."
+                f"{name}[{i}] has {c} channel(s) but {fitted} was fitted on "
+                f"images with {n_channels_expected} channel(s); expected "
+                f"{n_channels_expected} channel(s), as at fit."
             )
         if c != first:
             raise ValueError(
@@ -164,7 +172,7 @@ def check_labels(labels, shapes, *, name="y", require_labeled=False):
     labels : list of ndarray of int
         The label maps, not copied when already integer arrays.
     """
-    labels = _as_list(labels, name)
+    labels = _as_list(labels, name, what="label map")
     if len(labels) != len(shapes):
         raise ValueError(
             f"{name} has {len(labels)} label maps but there are {len(shapes)} "
@@ -175,11 +183,29 @@ def check_labels(labels, shapes, *, name="y", require_labeled=False):
     any_labeled = False
     for i, (lab, shape) in enumerate(zip(labels, shapes)):
         where = f"{name}[{i}]"
-        lab = np.asarray(lab)
-        if not np.issubdtype(lab.dtype, np.integer):
+        try:
+            lab = np.asarray(lab)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(
+                f"{where} must be an (H, W) array of int labels; got "
+                f"{type(lab).__name__} that numpy cannot read ({exc})."
+            ) from exc
+        if lab.dtype == bool or not np.issubdtype(lab.dtype, np.integer):
+            hint = ""
+            if np.issubdtype(lab.dtype, np.floating):
+                hint = (
+                    " Float maps are refused so that a probability or an image "
+                    "passed by mistake is caught; convert with .astype(int) if "
+                    "the values are whole numbers."
+                )
             raise TypeError(
                 f"{where} has dtype {lab.dtype}; expected integer class labels "
-                f"with -1 for unlabeled pixels."
+                f"(>= 0) with -1 for unlabeled pixels.{hint}"
+            )
+        if lab.ndim != 2:
+            raise ValueError(
+                f"{where} has shape {lab.shape}; expected an (H, W) label map "
+                f"of shape {tuple(shape[:2])}, like its image."
             )
         if lab.shape != tuple(shape[:2]):
             raise ValueError(
@@ -201,7 +227,7 @@ def check_labels(labels, shapes, *, name="y", require_labeled=False):
     return checked
 
 
-def check_regions(X, *, name="X", n_channels_expected=None):
+def check_regions(X, *, name="X", n_channels_expected=None, estimator=None):
     """Validate a list of :class:`~semiseg_sk.Regions`.
 
     Parameters
@@ -212,6 +238,8 @@ def check_regions(X, *, name="X", n_channels_expected=None):
         Name of the argument, used in error messages.
     n_channels_expected : int, default=None
         If given, every image must have this many channels.
+    estimator : str, default=None
+        Name of the estimator, used in error messages.
 
     Returns
     -------
@@ -220,27 +248,39 @@ def check_regions(X, *, name="X", n_channels_expected=None):
     from .._regions import Regions
 
     X = _as_list(X, name)
+    step = "this step" if estimator is None else estimator
     for i, item in enumerate(X):
         if not isinstance(item, Regions):
             raise TypeError(
-                f"{name}[{i}] is a {type(item).__name__}; expected a "
-                f"semiseg_sk.Regions. Put Superpixels() before this step to split "
-                f"images into regions."
+                f"{name}[{i}] is a {type(item).__name__}; {step} expects a "
+                f"semiseg_sk.Regions per image. Put Superpixels() before {step} "
+                f"to split images into regions."
             )
-    _check_channels([r.image for r in X], name, n_channels_expected)
+    _check_channels([r.image for r in X], name, n_channels_expected, estimator)
     return X
 
 
-def check_feature_width(X, n_features, *, name="X"):
+def check_feature_width(X, n_features, *, name="X", estimator=None):
     """Check that every Regions carries a feature matrix of the given width."""
+    fitted = "the estimator" if estimator is None else estimator
     for i, regions in enumerate(X):
         width = 0 if regions.features is None else regions.features.shape[1]
         if width != n_features:
             raise ValueError(
-                f"{name}[{i}] has {width} region features but the estimator was "
+                f"{name}[{i}] has {width} region features but {fitted} was "
                 f"fitted with {n_features}; expected the same feature steps at fit "
                 f"and predict time."
             )
+
+
+def unseen_classes(labels, classes):
+    """Sorted class labels in ``labels`` (list of maps) that are not in ``classes``.
+
+    ``-1`` (unlabeled) is never reported.
+    """
+    found = np.unique(np.concatenate([np.unique(lab) for lab in labels]))
+    found = found[found != -1]
+    return [int(c) for c in np.setdiff1d(found, classes)]
 
 
 def is_integer(value):
