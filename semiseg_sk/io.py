@@ -194,23 +194,28 @@ def find_label_file(image_path, label_dir):
 # -- reading ----------------------------------------------------------------
 
 
-def _channels_last(array, path):
-    if array.ndim == 3:
-        shortest = int(np.argmin(array.shape[::-1]))  # ties prefer the last axis
-        axis = 2 - shortest
-        if axis == 0:
-            array = np.moveaxis(array, 0, -1)
-        elif axis == 1:
-            raise ValueError(
-                f"{path}: cannot tell the channel axis of shape {array.shape}; "
-                f"expected channels first or last."
-            )
+def _check_dims(array, path):
     if array.ndim not in (2, 3):
         raise ValueError(
             f"{path}: has shape {array.shape}; expected a 2-D image, grey (H, W) "
             f"or with channels (H, W, C). Stacks and volumes are not supported."
         )
     return np.ascontiguousarray(array)
+
+
+def _tiff_channels_last(array, axes, path):
+    """A 3-D TIFF's channel axis is the shortest, first or last."""
+    if array.ndim != 3 or axes.endswith("S"):
+        return array
+    axis = 2 - int(np.argmin(array.shape[::-1]))  # ties prefer the last axis
+    if axis == 0:
+        return np.moveaxis(array, 0, -1)
+    if axis == 1:
+        raise ValueError(
+            f"{path}: cannot tell the channel axis of shape {array.shape}; "
+            f"expected channels first or last."
+        )
+    return array
 
 
 def _read_pillow(path, *, labels):
@@ -242,9 +247,16 @@ def _read_tiff(path):
     import tifffile
 
     try:
-        return tifffile.imread(path)
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            array, axes = series.asarray(), series.axes
     except Exception as exc:  # tifffile raises several unrelated types
         raise ValueError(f"{path}: cannot read it as a TIFF image ({exc}).") from exc
+    if array.ndim > 3:
+        keep = [i for i, n in enumerate(array.shape) if n != 1]
+        axes = "".join(axes[i] for i in keep) if len(axes) == array.ndim else ""
+        array = np.squeeze(array)
+    return _tiff_channels_last(array, axes, path)
 
 
 def _read_array(path, *, labels):
@@ -257,8 +269,7 @@ def _read_array(path, *, labels):
         array = _read_tiff(path)
     else:
         array = _read_pillow(path, labels=labels)
-    array = np.squeeze(array) if array.ndim > 3 else array
-    return _channels_last(array, path)
+    return _check_dims(array, path)
 
 
 def read_image(path):
@@ -423,7 +434,13 @@ def write_image(path, image, *, overwrite=True):
         if tiff:
             import tifffile
 
-            tifffile.imwrite(tmp, image)
+            if image.ndim == 3:
+                photometric = "rgb" if image.shape[2] == 3 else "minisblack"
+                tifffile.imwrite(
+                    tmp, image, photometric=photometric, planarconfig="contig"
+                )
+            else:
+                tifffile.imwrite(tmp, image, photometric="minisblack")
         else:
             from PIL import Image
 
