@@ -1,0 +1,41 @@
+"""Sphinx configuration of the semiseg_sk documentation."""
+
+import os
+import sys
+from datetime import date
+
+sys.path.insert(0, os.path.abspath(".."))
+
+import semiseg_sk  # noqa: E402
+
+project = "semiseg_sk"
+author = "The semiseg_sk developers"
+copyright = f"{date.today().year}, {author}"
+release = semiseg_sk.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+numpydoc_show_class_members = False
+templates_path = ["_templates"]
+exclude_patterns = ["_build"]
+html_theme = "alabaster"
+
+intersphinx_mapping = {}  # offline builds: no inventories are fetched
+
+sphinx_gallery_conf = {
+    "examples_dirs": "examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "reference_url": {"semiseg_sk": None},
+}
