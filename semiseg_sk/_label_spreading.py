@@ -121,7 +121,7 @@ def _approximate_kneighbors(X, n_neighbors, random_state):
 
     A forest of random-projection trees proposes candidates and one round of
     "neighbours of neighbours" refinement (as in NN-descent) repairs most of
-    what the trees missed. Time and memory are O(n (k^2 + leaf size) d).
+    what the trees missed. Time and memory are O(n (trees * leaf size + 5 k) d).
 
     Returns
     -------
@@ -249,8 +249,6 @@ class SparseLabelSpreading(ClassifierMixin, BaseEstimator):
     edges between regions that touch. Memory and time grow linearly with the
     number of samples, so the graph may join all regions of many images.
 
-    Read more in the :ref:`User Guide <label_spreading>`.
-
     Parameters
     ----------
     n_neighbors : int, default=10
@@ -291,8 +289,9 @@ class SparseLabelSpreading(ClassifierMixin, BaseEstimator):
         ``"brute"`` are exact searches with
         :class:`~sklearn.neighbors.NearestNeighbors`. ``"approximate"`` uses
         a random-projection forest refined by one round of
-        neighbours-of-neighbours, O(n) per sample-independent pass instead
-        of the O(n^2) of an exact search in more than a few dimensions.
+        neighbours-of-neighbours: O(n) time instead of the O(n^2) that an
+        exact search costs on features of more than a few (intrinsic)
+        dimensions, at the price of missing some true neighbours.
         ``"auto"`` is exact (scikit-learn's own choice of tree or brute
         force) up to 20,000 samples and approximate above.
 
@@ -376,7 +375,7 @@ class SparseLabelSpreading(ClassifierMixin, BaseEstimator):
 
     Memory is O(n k) for the graph (about ``2 n k`` stored edges) and
     O(n c) for the scores. Each iteration costs O(n k c). The approximate
-    search costs O(n (k^2 + 256) d).
+    search costs O(n (4 * 256 + 5 k) d).
 
     References
     ----------
