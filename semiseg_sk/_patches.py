@@ -11,7 +11,14 @@ __all__ = ["region_patches"]
 
 
 def region_patches(
-    regions, patch_size, *, context=1.5, min_side=8.0, jitter=0.0, rng=None
+    regions,
+    patch_size,
+    *,
+    context=1.5,
+    min_side=8.0,
+    side=None,
+    jitter=0.0,
+    rng=None,
 ):
     """Sample a square patch around every region of one image.
 
@@ -30,9 +37,14 @@ def region_patches(
         Side of the sampled square relative to the bounding box.
     min_side : float, default=8.0
         Smallest side of the sampled square in image pixels.
+    side : float, default=None
+        Fixed side of the sampled square in image pixels, whatever the size
+        of the region (``context`` and ``min_side`` are then ignored);
+        ``side=patch_size`` gives crops at the image's own resolution.
     jitter : float, default=0.0
-        Random shift of the centre and scale, as a fraction of the side; for
-        training-time augmentation (needs ``rng``).
+        Random shift of the centre (and, without ``side``, of the scale), as
+        a fraction of the side; for training-time augmentation: random crops
+        around each region rather than one centred patch (needs ``rng``).
     rng : numpy.random.RandomState, default=None
         Random numbers for ``jitter``.
 
@@ -48,11 +60,19 @@ def region_patches(
     lo = np.array([[b[0].start, b[1].start] for b in boxes], dtype=np.float64)
     hi = np.array([[b[0].stop, b[1].stop] for b in boxes], dtype=np.float64)
     centre = (lo + hi) / 2.0
-    side = np.maximum((hi - lo).max(axis=1) * context, min_side)
+    n = len(boxes)
+    if side is None:
+        side = np.maximum((hi - lo).max(axis=1) * context, min_side)
+        fixed = False
+    else:
+        side = np.full(n, float(side))
+        fixed = True
     if jitter:
-        n = len(boxes)
+        if rng is None:
+            raise ValueError("region_patches: jitter > 0 needs rng.")
         centre = centre + rng.uniform(-jitter, jitter, size=(n, 2)) * side[:, None]
-        side = side * np.exp(rng.uniform(-jitter, jitter, size=n))
+        if not fixed:
+            side = side * np.exp(rng.uniform(-jitter, jitter, size=n))
     steps = (np.arange(patch_size) + 0.5) / patch_size - 0.5  # in (-0.5, 0.5)
     offsets = steps[None, :] * side[:, None]  # (n, P)
     rows = centre[:, 0, None, None] - 0.5 + offsets[:, :, None]  # (n, P, 1)
@@ -67,5 +87,5 @@ def region_patches(
         axis=1,
     ).astype(np.float32)
     labels = ndimage.map_coordinates(regions.segments, coords, order=0, mode="mirror")
-    inside = labels == np.arange(len(boxes))[:, None, None]
+    inside = labels == np.arange(n)[:, None, None]
     return patches, inside
