@@ -121,7 +121,7 @@ def _approximate_kneighbors(X, n_neighbors, random_state):
 
     A forest of random-projection trees proposes candidates and one round of
     "neighbours of neighbours" refinement (as in NN-descent) repairs most of
-    what the trees missed. Time and memory are O(n (trees * leaf size + 5 k) d).
+    what the trees missed. Time is O(n (trees * leaf size + 5 k) d).
 
     Returns
     -------
