@@ -14,19 +14,22 @@ from ._patches import region_patches
 from ._torch import import_torch, load_state, resolve_device, save_state, torch_seed
 from .base import RegionFeatureMixin
 from .utils._docstring import docstring
+from .utils._image import as_float_image, channels_last
 from .utils.fixes import Interval, StrOptions, _fit_context
 
 __all__ = ["AutoencoderFeatures"]
 
 
-def build_autoencoder(n_channels, patch_size, latent_dim, width):
+def build_autoencoder(n_channels, patch_size, latent_dim, width, mode="patch"):
     """A small convolutional autoencoder as two ``nn.Sequential`` halves.
 
     ``patch_size`` is a power of two >= 8. The encoder halves the patch with
     strided 4x4 convolutions (``width`` channels, doubled at each step) down
-    to 4 x 4 and a linear layer maps to ``latent_dim``; the decoder mirrors
-    it with transposed convolutions. Small on purpose: it trains in seconds on
-    a laptop CPU.
+    to 4 x 4; the decoder mirrors it with transposed convolutions. In
+    ``mode="patch"`` a linear layer maps the 4 x 4 maps to ``latent_dim``; in
+    ``mode="image"`` a 1x1 convolution does, so the encoder is fully
+    convolutional and turns a whole image into a ``latent_dim``-channel map.
+    Small on purpose: it trains in seconds on a laptop CPU.
     """
     torch = import_torch()
     nn = torch.nn
@@ -35,12 +38,16 @@ def build_autoencoder(n_channels, patch_size, latent_dim, width):
     enc = []
     for i in range(n_down):
         enc += [nn.Conv2d(chans[i], chans[i + 1], 4, stride=2, padding=1), nn.ReLU()]
-    enc += [nn.Flatten(), nn.Linear(chans[-1] * 16, latent_dim)]
-    dec = [
-        nn.Linear(latent_dim, chans[-1] * 16),
-        nn.ReLU(),
-        nn.Unflatten(1, (chans[-1], 4, 4)),
-    ]
+    if mode == "image":
+        enc += [nn.Conv2d(chans[-1], latent_dim, 1)]
+        dec = [nn.Conv2d(latent_dim, chans[-1], 1), nn.ReLU()]
+    else:
+        enc += [nn.Flatten(), nn.Linear(chans[-1] * 16, latent_dim)]
+        dec = [
+            nn.Linear(latent_dim, chans[-1] * 16),
+            nn.ReLU(),
+            nn.Unflatten(1, (chans[-1], 4, 4)),
+        ]
     for i in reversed(range(n_down)):
         dec += [nn.ConvTranspose2d(chans[i + 1], chans[i], 4, stride=2, padding=1)]
         if i:
@@ -151,11 +158,14 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
+        "mode": [StrOptions({"patch", "image"})],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "patch_size": [Interval(Integral, 8, None, closed="left")],
-        "context": [Interval(Real, 0, None, closed="neither")],
+        "context": [Interval(Real, 0, None, closed="neither"), tuple, list],
+        "mask": ["boolean"],
         "normalize": [StrOptions({"patch", "global"})],
         "noise": [Interval(Real, 0, None, closed="left")],
+        "jitter": [Interval(Real, 0, 1, closed="left")],
         "loss": [StrOptions({"mse", "bce"})],
         "optimizer": [StrOptions({"adam", "sgd"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -167,6 +177,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str],
         "warm_start": ["boolean"],
+        "callbacks": [list, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
@@ -175,11 +186,14 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
     def __init__(
         self,
         *,
+        mode="patch",
         latent_dim=16,
         patch_size=16,
         context=1.5,
+        mask=False,
         normalize="patch",
         noise=0.1,
+        jitter=0.0,
         loss="mse",
         optimizer="adam",
         learning_rate=1e-3,
@@ -191,15 +205,19 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         tol=1e-4,
         device="cpu",
         warm_start=False,
+        callbacks=None,
         verbose=0,
         random_state=None,
         n_jobs=None,
     ):
+        self.mode = mode
         self.latent_dim = latent_dim
         self.patch_size = patch_size
         self.context = context
+        self.mask = mask
         self.normalize = normalize
         self.noise = noise
+        self.jitter = jitter
         self.loss = loss
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -211,40 +229,118 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         self.tol = tol
         self.device = device
         self.warm_start = warm_start
+        self.callbacks = callbacks
         self.verbose = verbose
         self.random_state = random_state
         self.n_jobs = n_jobs
 
     # -- patches ------------------------------------------------------------
 
-    def _raw_patches(self, X):
+    def _contexts(self):
+        if self.mode == "image":
+            return (None,)
+        if isinstance(self.context, (tuple, list)):
+            return tuple(float(c) for c in self.context)
+        return (float(self.context),)
+
+    def _check_params(self):
+        if self.patch_size & (self.patch_size - 1):
+            raise ValueError(
+                f"patch_size must be a power of two (8, 16, 32, ...); got "
+                f"{self.patch_size}."
+            )
+        contexts = self._contexts()
+        if not contexts or any(c is not None and not c > 0 for c in contexts):
+            raise ValueError(
+                f"context must be a positive number or a non-empty sequence of "
+                f"them; got {self.context!r}."
+            )
+
+    def _raw_patches(self, X, seeds=None):
+        """Patches (n, C * n_scales, P, P), inside masks of the same shape, counts.
+
+        ``seeds`` (one int per image) turns on random crops (``jitter``).
+        """
+        jitter = self.jitter if seeds is not None else 0.0
+        side = self.patch_size if self.mode == "image" else None
+        contexts = self._contexts()
+
+        def one(regions, seed):
+            rng = None if seed is None else np.random.RandomState(seed)
+            parts = [
+                region_patches(
+                    regions,
+                    self.patch_size,
+                    context=1.0 if c is None else c,
+                    side=side,
+                    jitter=jitter,
+                    rng=rng,
+                )
+                for c in contexts
+            ]
+            n_ch = parts[0][0].shape[1]
+            patches = np.concatenate([p for p, _ in parts], axis=1)
+            inside = np.concatenate(
+                [np.repeat(m[:, None], n_ch, axis=1) for _, m in parts], axis=1
+            )
+            return patches, inside
+
+        if seeds is None:
+            seeds = [None] * len(X)
         per_image = Parallel(n_jobs=self.n_jobs)(
-            delayed(region_patches)(r, self.patch_size, context=self.context) for r in X
+            delayed(one)(r, s) for r, s in zip(X, seeds)
         )
         patches = np.concatenate([p for p, _ in per_image])
-        return patches, [len(p) for p, _ in per_image]
+        inside = np.concatenate([m for _, m in per_image])
+        return patches, inside, [len(p) for p, _ in per_image]
 
-    def _scale(self, patches):
+    def _use_mask(self):
+        return self.mask and self.mode == "patch"
+
+    def _scale(self, patches, inside):
         """Patches as the network sees them, plus what undoes the scaling."""
+        weight = inside.astype(np.float32) if self._use_mask() else None
         if self.loss == "bce":
             lo, hi = self.input_scale_
-            return np.clip((patches - lo) / hi, 0.0, 1.0), (lo, hi)
-        if self.normalize == "patch":
-            mean = patches.mean(axis=(2, 3), keepdims=True)
-            std = patches.std(axis=(2, 3), keepdims=True) + 1e-3
-            return (patches - mean) / std, (mean, std)
-        mean, std = self.input_scale_
-        return (patches - mean) / std, (mean, std)
+            out, undo = np.clip((patches - lo) / hi, 0.0, 1.0), (lo, hi)
+        elif self.normalize == "patch" and self.mode == "patch":
+            if weight is None:
+                mean = patches.mean(axis=(2, 3), keepdims=True)
+                std = patches.std(axis=(2, 3), keepdims=True) + 1e-3
+            else:
+                count = weight.sum(axis=(2, 3), keepdims=True) + 1e-6
+                mean = (patches * weight).sum(axis=(2, 3), keepdims=True) / count
+                var = (((patches - mean) * weight) ** 2).sum(
+                    axis=(2, 3), keepdims=True
+                ) / count
+                std = np.sqrt(var) + 1e-3
+            out, undo = (patches - mean) / std, (mean, std)
+        else:
+            mean, std = self.input_scale_
+            out, undo = (patches - mean) / std, (mean, std)
+        if weight is not None:
+            out = out * weight
+        return out.astype(np.float32), undo
 
     def _fit_scale_params(self, patches):
+        n_ch = self.n_channels_
+        # One statistic per image channel, shared by the scales.
+        flat = patches.reshape(len(patches), -1, n_ch, *patches.shape[2:])
         if self.loss == "bce":
-            lo = patches.min(axis=(0, 2, 3), keepdims=True)
-            hi = patches.max(axis=(0, 2, 3), keepdims=True) - lo
-            self.input_scale_ = (lo, np.where(hi > 0, hi, 1.0))
+            lo = flat.min(axis=(0, 1, 3, 4))
+            hi = flat.max(axis=(0, 1, 3, 4)) - lo
+            hi = np.where(hi > 0, hi, 1.0)
+            a, b = lo, hi
         else:
-            mean = patches.mean(axis=(0, 2, 3), keepdims=True)
-            std = patches.std(axis=(0, 2, 3), keepdims=True)
-            self.input_scale_ = (mean, np.where(std > 0, std, 1.0))
+            mean = flat.mean(axis=(0, 1, 3, 4))
+            std = flat.std(axis=(0, 1, 3, 4))
+            a, b = mean, np.where(std > 0, std, 1.0)
+        n_scales = patches.shape[1] // n_ch
+        shape = (1, patches.shape[1], 1, 1)
+        self.input_scale_ = (
+            np.tile(a, n_scales).reshape(shape).astype(np.float32),
+            np.tile(b, n_scales).reshape(shape).astype(np.float32),
+        )
 
     # -- fitting ------------------------------------------------------------
 
@@ -264,29 +360,26 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         self : AutoencoderFeatures
             The fitted step.
         """
-        if self.patch_size & (self.patch_size - 1):
-            raise ValueError(
-                f"patch_size must be a power of two (8, 16, 32, ...); got "
-                f"{self.patch_size}."
-            )
+        self._check_params()
         torch = import_torch()
         continuing = self.warm_start and hasattr(self, "module_")
+        previous = getattr(self, "n_channels_", None)
         X = self._check_fit_input(X)
-        if continuing and self.n_channels_ != self.module_["encoder"][0].in_channels:
+        n_inputs = self.n_channels_ * len(self._contexts())
+        if continuing and (previous != self.n_channels_ or n_inputs != self.n_inputs_):
             raise ValueError(
                 "warm_start=True but the images have a different number of "
-                "channels than at the first fit."
+                "channels than at the first fit (or context changed)."
             )
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
         seed = torch_seed(rng)
         generator = torch.Generator().manual_seed(seed)
 
-        patches, _ = self._raw_patches(X)
+        patches, inside, _ = self._raw_patches(X)
         if not continuing:
             self._fit_scale_params(patches)
-        inputs, _ = self._scale(patches)
-        inputs = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
+        inputs, _ = self._scale(patches, inside)
 
         n = len(inputs)
         n_valid = int(round(self.validation_fraction * n))
@@ -297,28 +390,46 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
                 f"disable early stopping."
             )
         order = rng.permutation(n)
-        valid, train = inputs[order[:n_valid]], inputs[order[n_valid:]]
+        valid_idx, train_idx = order[:n_valid], order[n_valid:]
+        as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
+        valid, train = as_tensor(inputs[valid_idx]), as_tensor(inputs[train_idx])
+
+        def augmented():
+            # Random crops around every region, new at each epoch.
+            seeds = rng.randint(np.iinfo(np.int32).max, size=len(X))
+            p, m, _ = self._raw_patches(X, seeds=seeds)
+            return as_tensor(self._scale(p[train_idx], m[train_idx])[0])
 
         if not continuing:
+            self.n_inputs_ = n_inputs
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
-                self.module_ = build_autoencoder(
-                    self.n_channels_, self.patch_size, self.latent_dim, self.width
-                )
+                self.module_ = self._build()
             self.history_ = []
         self.module_.to(device)
         self.device_ = device
-        self._train(torch, train, valid, generator)
+        self._train(torch, train, valid, generator, augmented if self.jitter else None)
         self._block_names = [f"autoencoder{i}" for i in range(self.latent_dim)]
         self.n_features_out_ = self.latent_dim
         return self
+
+    def _build(self):
+        return build_autoencoder(
+            self.n_inputs_, self.patch_size, self.latent_dim, self.width, self.mode
+        )
 
     def _criterion(self, torch):
         if self.loss == "bce":
             return torch.nn.BCEWithLogitsLoss()
         return torch.nn.MSELoss()
 
-    def _train(self, torch, train, valid, generator):
+    def _callback(self, hook, **kwargs):
+        for cb in self.callbacks or ():
+            method = getattr(cb, hook, None)
+            if method is not None:
+                method(self, **kwargs)
+
+    def _train(self, torch, train, valid, generator, augmented=None):
         module, device = self.module_, self.device_
         params = module.parameters()
         if self.optimizer == "adam":
@@ -339,13 +450,15 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
             epochs = bar = tqdm(epochs, desc="autoencoder", unit="epoch")
         start_epoch = len(self.history_)
         self.n_epochs_ = 0
+        self._callback("on_fit_begin", X=train, y=None)
         for epoch in epochs:
             tic = time.perf_counter()
+            data = train if augmented is None or epoch == 0 else augmented()
             module.train()
             total = 0.0
-            perm = torch.randperm(len(train), generator=generator)
-            for start in range(0, len(train), self.batch_size):
-                clean = train[perm[start : start + self.batch_size]]
+            perm = torch.randperm(len(data), generator=generator)
+            for start in range(0, len(data), self.batch_size):
+                clean = data[perm[start : start + self.batch_size]]
                 noisy = clean
                 if self.noise:
                     noisy = clean + self.noise * torch.randn(
@@ -357,7 +470,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
                 batch_loss.backward()
                 opt.step()
                 total += batch_loss.item() * len(clean)
-            train_loss = total / len(train)
+            train_loss = total / len(data)
             valid_loss = None
             if len(valid):
                 valid_loss = self._evaluate(torch, valid, forward, criterion)
@@ -373,6 +486,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
                 bar.set_postfix(
                     train=f"{train_loss:.4f}", valid=f"{valid_loss or 0:.4f}"
                 )
+            self._callback("on_epoch_end", record=record)
             if valid_loss is None:
                 continue
             if valid_loss < best_loss * (1 - self.tol):
@@ -389,6 +503,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         if best_state is not None:
             module.load_state_dict(best_state)
         module.eval()
+        self._callback("on_fit_end", history=self.history_)
 
     def _evaluate(self, torch, data, forward, criterion):
         self.module_.eval()
@@ -402,9 +517,9 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
     # -- inference ----------------------------------------------------------
 
     def _network_inputs(self, X):
-        patches, counts = self._raw_patches(X)
-        scaled, undo = self._scale(patches)
-        return scaled.astype(np.float32), counts, undo
+        patches, inside, counts = self._raw_patches(X)
+        scaled, undo = self._scale(patches, inside)
+        return scaled, counts, undo
 
     def _run(self, part, inputs):
         torch = import_torch()
@@ -422,6 +537,31 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
                 out.append(result.cpu().numpy())
         return np.concatenate(out)
 
+    def _encode_image(self, regions):
+        """Mean of the encoder's feature map over each region (mode="image")."""
+        torch = import_torch()
+        image = channels_last(as_float_image(regions.image)).astype(np.float32)
+        x = image.transpose(2, 0, 1)[None]
+        if self.loss == "bce":
+            lo, hi = self.input_scale_
+            x = np.clip((x - lo) / hi, 0.0, 1.0)
+        else:
+            mean, std = self.input_scale_
+            x = (x - mean) / std
+        height, width = regions.shape
+        stride = self.patch_size // 4
+        pad_h, pad_w = (-height) % stride, (-width) % stride
+        x = np.pad(x, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode="symmetric")
+        with torch.no_grad():
+            batch = torch.from_numpy(np.ascontiguousarray(x)).to(self.device_)
+            fmap = self.module_["encoder"](batch)
+            fmap = torch.nn.functional.interpolate(
+                fmap, size=x.shape[2:], mode="bilinear", align_corners=False
+            )
+            fmap = fmap[0, :, :height, :width].cpu().numpy()
+        mean, _ = regions.mean_std(fmap.transpose(1, 2, 0))
+        return mean
+
     def transform(self, X):
         """Append each region's code to its features.
 
@@ -435,10 +575,14 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
             New Regions whose features end with the ``latent_dim`` codes.
         """
         X = self._check_transform_input(X)
-        inputs, counts, _ = self._network_inputs(X)
-        codes = self._run("encode", inputs).astype(np.float64)
-        splits = np.split(codes, np.cumsum(counts)[:-1])
-        return [self._append_block(r, c) for r, c in zip(X, splits)]
+        self.module_.eval()
+        if self.mode == "image":
+            blocks = [self._encode_image(r) for r in X]
+        else:
+            inputs, counts, _ = self._network_inputs(X)
+            codes = self._run("encode", inputs).astype(np.float64)
+            blocks = np.split(codes, np.cumsum(counts)[:-1])
+        return [self._append_block(r, c) for r, c in zip(X, blocks)]
 
     def reconstruct(self, X):
         """Patches of every region and the autoencoder's reconstructions.
@@ -449,8 +593,10 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
 
         Returns
         -------
-        patches : list of ndarray of shape (n_regions, patch_size, patch_size, C)
-            The patch of each region, in the image's units.
+        patches : list of ndarray of shape (n_regions, P, P, C * n_scales)
+            The patch of each region (one per ``context`` stacked on the last
+            axis), in the image's units; pixels outside the region are at the
+            patch's mean when ``mask=True``.
         reconstructions : list of ndarray of the same shapes
             What the autoencoder makes of them, in the same units.
         """
@@ -485,9 +631,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         data = state.pop("_module_bytes", None)
         super().__setstate__(state)
         if data is not None:
-            module = build_autoencoder(
-                self.n_channels_, self.patch_size, self.latent_dim, self.width
-            )
+            module = self._build()
             self.device_ = load_state(module, data, self.device_)
             module.eval()
             self.module_ = module
