@@ -210,6 +210,7 @@ def _fit(args):
     import numpy as np
 
     from ._segmenter import make_segmenter
+    from .exceptions import SingleClassWarning
     from .io import read_labels, save_model
 
     _check_dir(args.labels, "--labels")
@@ -278,8 +279,19 @@ def _fit(args):
         f"{sum(n_labeled)} labeled pixels, {len(classes)} classes) ...",
     )
     tic = time.perf_counter()
-    model.fit(images, labels)
+    with warnings.catch_warnings():
+        # Said below in the label files' numbering (1..K), not the model's (0..).
+        warnings.simplefilter("ignore", SingleClassWarning)
+        model.fit(images, labels)
     seconds = time.perf_counter() - tic
+    if len(classes) == 1:
+        warnings.warn(
+            f"only class {int(classes[0]) + 1} is labeled in the label images; "
+            f"every pixel will be predicted as that class. Label at least two "
+            f"classes.",
+            UserWarning,
+            stacklevel=1,
+        )
 
     counts = {
         int(c) + 1: int(sum(int((lab == c).sum()) for lab in labels)) for c in classes

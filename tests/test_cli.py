@@ -228,6 +228,21 @@ def test_fit_errors(tmp_path, capsys, kind, message):
     assert _hashes(tmp_path) == before
 
 
+def test_fit_single_class_warns_in_file_numbering(tmp_path, capsys):
+    data = _make_data(tmp_path)
+    write_mask(
+        data / "lab" / "a.png",
+        np.where(read_labels(data / "lab" / "a.png") == 1, 1, -1),
+    )
+    (data / "lab" / "b_labels.png").unlink()
+    code, _, err = _run(
+        capsys,
+        ["fit", data / "img", "--labels", data / "lab", "-o", tmp_path / "m"] + FAST,
+    )
+    assert code == 0
+    assert err.count("warning") == 1 and "only class 2 is labeled" in err
+
+
 def test_fit_bad_settings(data, tmp_path, capsys):
     args = ["fit", data / "img", "--labels", data / "lab", "-o", tmp_path / "m.jl"]
     code, _, err = _run(capsys, args + ["--set", "nope__x=1", "-q"])
