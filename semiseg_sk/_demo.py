@@ -43,6 +43,7 @@ def run_demo(
     random_state=0,
     verbose=1,
     stream=None,
+    progress=None,
 ):
     """Fit the default segmenter on scribbled texture mosaics and compare.
 
@@ -67,6 +68,8 @@ def run_demo(
         0 prints only the table; 1 also prints progress.
     stream : file-like, default=None
         Where to print; None is standard output.
+    progress : bool, default=None
+        Show the autoencoder's progress bar; None shows it when ``verbose``.
 
     Returns
     -------
@@ -91,7 +94,9 @@ def run_demo(
 
     say("fitting semiseg_sk make_segmenter() on all training mosaics ...")
     tic = time.perf_counter()
-    segmenter = make_segmenter(random_state=random_state, verbose=verbose)
+    if progress is None:
+        progress = bool(verbose)
+    segmenter = make_segmenter(random_state=random_state, verbose=int(progress))
     segmenter.fit(data.images, data.labels)
     ours = segmenter.predict(data.test_images)
     ours_seconds = time.perf_counter() - tic

@@ -564,6 +564,7 @@ def _demo(args):
         n_unlabeled=args.n_unlabeled,
         random_state=args.random_state,
         verbose=0 if args.quiet else 1,
+        progress=_progress_enabled(args),
     )
     return 0
 
