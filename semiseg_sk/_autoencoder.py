@@ -620,7 +620,8 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
     # -- pickling -----------------------------------------------------------
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: object.__getstate__ may hand back the live __dict__.
+        state = dict(super().__getstate__())
         module = state.pop("module_", None)
         if module is not None:
             state["_module_bytes"] = save_state(module)
