@@ -514,6 +514,7 @@ def test_demo_wiring(monkeypatch, capsys):
         "n_unlabeled": 3,
         "random_state": 0,
         "verbose": 0,
+        "progress": False,
     }
 
 
