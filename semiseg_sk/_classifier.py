@@ -89,6 +89,15 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
     --------
     make_segmenter : A complete pipeline with this step at its end.
 
+    Notes
+    -----
+    A semi-supervised estimator labels the training regions by propagation
+    (transduction). When ``predict`` meets a training image again -- recognised
+    by its region features, alone or among other images -- it returns those
+    propagated labels; other images are predicted inductively by the fitted
+    estimator. A mask therefore never depends on which images are predicted
+    together.
+
     Examples
     --------
     >>> import numpy as np
@@ -213,10 +222,15 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
             estimator.fit(features, region_labels, **fit_params)
             final = _final_step(estimator)
             if hasattr(final, "label_distributions_"):
-                self._transductive = (
-                    _fingerprint(features),
-                    self._align(final.classes_, final.label_distributions_),
-                )
+                # Remember each training image's propagated labels, keyed by
+                # its features, so predicting it again (alone or with any other
+                # images) returns them instead of an inductive estimate.
+                proba = self._align(final.classes_, final.label_distributions_)
+                bounds = np.cumsum([0] + [r.n_regions for r in X])
+                self._transductive = {
+                    _fingerprint(r.features): proba[lo:hi]
+                    for r, lo, hi in zip(X, bounds[:-1], bounds[1:])
+                }
         else:
             estimator.fit(features[labeled], region_labels[labeled])
         self.estimator_ = estimator
@@ -255,20 +269,26 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         if self.estimator_ is None:
             proba = np.zeros((len(features), len(self.classes_)))
             proba[:, self._only_class] = 1.0
-        elif self._transductive is not None and self._transductive[0] == _fingerprint(
-            features
-        ):
-            # Predicting the training images: use the propagated labels.
-            proba = self._transductive[1]
-        else:
-            classes = self.estimator_.classes_
-            if hasattr(self.estimator_, "predict_proba"):
-                proba = self._align(classes, self.estimator_.predict_proba(features))
-            else:
-                pred = self.estimator_.predict(features)
-                proba = self._align(classes, (pred[:, None] == classes).astype(float))
-        counts = np.cumsum([r.n_regions for r in X])[:-1]
-        return X, np.split(proba, counts)
+            counts = np.cumsum([r.n_regions for r in X])[:-1]
+            return X, np.split(proba, counts)
+        known = self._transductive or {}
+        per_image = [known.get(_fingerprint(r.features)) for r in X]
+        new = [i for i, p in enumerate(per_image) if p is None]
+        if new:
+            # Images not seen at fit: predict inductively, in one batch.
+            batch = np.vstack([X[i].features for i in new])
+            proba = self._inductive_proba(batch)
+            bounds = np.cumsum([0] + [X[i].n_regions for i in new])
+            for i, lo, hi in zip(new, bounds[:-1], bounds[1:]):
+                per_image[i] = proba[lo:hi]
+        return X, per_image
+
+    def _inductive_proba(self, features):
+        classes = self.estimator_.classes_
+        if hasattr(self.estimator_, "predict_proba"):
+            return self._align(classes, self.estimator_.predict_proba(features))
+        pred = self.estimator_.predict(features)
+        return self._align(classes, (pred[:, None] == classes).astype(float))
 
     def predict_proba(self, X):
         """Probability of each class at every pixel.

@@ -166,3 +166,14 @@ def test_errors():
     nan = [r.with_features(np.full((4, 1), np.nan), ["bad"]) for r in regions]
     with pytest.raises(ValueError, match="NaN"):
         RegionClassifier().fit(nan, labels)
+
+
+def test_masks_do_not_depend_on_the_batch():
+    regions, labels = _halves(n_images=3)
+    clf = RegionClassifier(SparseLabelSpreading(n_neighbors=2)).fit(regions, labels)
+    together = clf.predict(regions)
+    one_by_one = [clf.predict([r])[0] for r in regions]
+    shuffled = clf.predict(regions[::-1])[::-1]
+    for a, b, c in zip(together, one_by_one, shuffled):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)

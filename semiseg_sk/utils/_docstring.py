@@ -47,6 +47,14 @@ class Substitution:
     """
 
     def __init__(self, **params):
+        # A text may be given as one string; its first line is the
+        # "name : type" line, the rest the description (any indentation).
+        params = {
+            name: [ln.strip() for ln in text.strip().splitlines()]
+            if isinstance(text, str)
+            else list(text)
+            for name, text in params.items()
+        }
         self.params = {**_DOCS, **params}
 
     def _fill(self, doc):
