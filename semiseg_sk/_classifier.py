@@ -147,9 +147,13 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         features = np.vstack([r.features for r in X])
         if not np.isfinite(features).all():
             bad = next(i for i, r in enumerate(X) if not np.isfinite(r.features).all())
+            columns = ~np.isfinite(X[bad].features).all(axis=0)
+            names = np.asarray(X[bad].feature_names)[columns].tolist()
+            shown = names[:5] + (["..."] if len(names) > 5 else [])
             raise ValueError(
-                f"{name}[{bad}] has NaN or infinite region features; check the "
-                f"feature steps and the image values."
+                f"{name}[{bad}] has NaN or infinite region features in "
+                f"{', '.join(shown)}; expected finite features. Check the step "
+                f"that made them and the image values."
             )
         return features
 

@@ -551,3 +551,13 @@ def test_feature_steps_return_new_regions(regions):
     for r, f, o in zip(regions, features, out):
         np.testing.assert_array_equal(r.features, f)
         assert o is not r and o.features.shape[1] == 2 * f.shape[1]
+
+
+def test_non_finite_features_name_their_columns():
+    image = _image(0)
+    segments = np.zeros((H, W), int)
+    segments[:, W // 2 :] = 1
+    features = [[0.0, np.nan], [1.0, np.inf]]
+    bad = [Regions(image, segments).with_features(features, ["ok", "autoencoder0"])]
+    with pytest.raises(ValueError, match=r"X\[0\] has NaN or infinite.*autoencoder0"):
+        RegionClassifier().fit(bad, [_labels()])
