@@ -105,7 +105,7 @@ IMAGE_CASES = [
         "zero-rows",
         _with(IMAGES, 1, ro(np.ones((0, W)))),
         ValueError,
-        r"X\[1\] is empty",
+        r"X\[1\] is empty \(shape \(0, 24\)\); expected at least 2x2",
     ),
     ("zero-channels", [ro(np.ones((H, W, 0)))], ValueError, r"X\[0\] is empty"),
     (

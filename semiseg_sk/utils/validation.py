@@ -89,7 +89,10 @@ def check_image(image, *, name="images", index=0, min_size=2):
             f"(H, W) for grey or (H, W, C) with channels last."
         )
     if image.size == 0 or image.ndim == 3 and image.shape[2] == 0:
-        raise ValueError(f"{where} is empty (shape {image.shape}).")
+        raise ValueError(
+            f"{where} is empty (shape {image.shape}); expected at least "
+            f"{min_size}x{min_size} pixels and one channel."
+        )
     if image.shape[0] < min_size or image.shape[1] < min_size:
         raise ValueError(
             f"{where} has shape {image.shape}; expected at least "
