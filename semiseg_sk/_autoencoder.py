@@ -69,20 +69,41 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
 
     Parameters
     ----------
+    mode : {"patch", "image"}, default="patch"
+        ``"patch"``: each region's patch (its bounding box times ``context``,
+        resampled to ``patch_size``) is encoded to a ``latent_dim`` code by a
+        convolutional encoder ending in a linear layer. ``"image"``: a fully
+        convolutional autoencoder is trained on ``patch_size`` crops at the
+        image's own resolution around the regions; ``transform`` encodes each
+        whole image once and averages the ``latent_dim`` feature maps over
+        every region. ``context`` and ``mask`` do not apply to it, and
+        ``normalize`` is always ``"global"``.
     latent_dim : int, default=16
         Length of each region's code.
     patch_size : int, default=16
         Side of the patches in pixels; a power of two, at least 8.
-    context : float, default=1.5
-        Side of the sampled square relative to the region's bounding box.
+    context : float or tuple of float, default=1.5
+        Side of the sampled square relative to the region's bounding box. A
+        tuple samples one patch per value (several scales: the region and its
+        surroundings) and stacks them as input channels.
+    mask : bool, default=False
+        Blank the pixels outside the region (set them to the patch's mean
+        after normalisation) in the network's input and target, so codes
+        describe the region only; False keeps the surroundings.
     normalize : {"patch", "global"}, default="patch"
         ``"patch"`` standardises each patch by its own mean and standard
-        deviation per channel, so codes describe texture and shape and leave
-        brightness to :class:`RegionStats`; ``"global"`` uses the statistics
-        of all training patches.
+        deviation per channel (over the region's pixels with ``mask=True``),
+        so codes describe texture and shape and leave brightness to
+        :class:`RegionStats`; ``"global"`` uses the statistics of all
+        training patches.
     noise : float, default=0.1
         Standard deviation of the Gaussian noise added to the (normalised)
         input while training: a denoising autoencoder. 0 disables it.
+    jitter : float, default=0.0
+        Training-time augmentation: from the second epoch on, every epoch
+        samples new random crops around each training region, their centre
+        shifted and their side rescaled by up to this fraction of the side.
+        0 trains on the centred patches only.
     loss : {"mse", "bce"}, default="mse"
         Reconstruction loss. ``"bce"`` rescales patches to [0, 1] with the
         minimum and maximum seen at fit and uses binary cross-entropy on the
@@ -111,6 +132,10 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
     warm_start : bool, default=False
         Continue training the fitted network at the next ``fit`` instead of
         starting from new weights.
+    callbacks : list of objects, default=None
+        Objects with any of the methods ``on_fit_begin(estimator, **kw)``,
+        ``on_epoch_end(estimator, record=..., **kw)`` (``record`` is the
+        epoch's entry of ``history_``) and ``on_fit_end(estimator, **kw)``.
     verbose : int, default=0
         0 is silent; 1 shows a progress bar over epochs with the losses.
     {random_state}
@@ -133,6 +158,11 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         Number of columns appended, ``latent_dim``.
     n_channels_ : int
         Number of image channels seen at fit.
+    n_inputs_ : int
+        Input channels of the network: ``n_channels_`` times the number of
+        ``context`` values.
+    input_scale_ : tuple of ndarray
+        Global offset and scale of the network's inputs, per input channel.
 
     See Also
     --------
