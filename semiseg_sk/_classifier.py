@@ -12,13 +12,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import SelfTrainingClassifier
-from sklearn.semi_supervised._label_propagation import BaseLabelPropagation
 from sklearn.utils.validation import check_is_fitted
 
 from ._label_spreading import SparseLabelSpreading
 from .base import ImageEstimatorMixin
-from .exceptions import SingleClassWarning
-from .utils.fixes import HasMethods, StrOptions, _fit_context
+from .exceptions import SingleClassWarning, UnseenClassWarning
+from .utils.fixes import BaseLabelPropagation, HasMethods, StrOptions, _fit_context
 from .utils.validation import (
     check_feature_width,
     check_labels,
@@ -366,7 +365,7 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"y contains classes {unseen} that were not labeled at fit (fit "
                 f"saw {self.classes_.tolist()}); their pixels cannot be predicted "
                 f"and count as errors in the score.",
-                UserWarning,
+                UnseenClassWarning,
                 stacklevel=2,
             )
         return mean_iou(y, self.predict(X))

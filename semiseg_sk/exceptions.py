@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Warnings raised by semiseg_sk."""
 
-__all__ = ["DeviceWarning", "SingleClassWarning"]
+__all__ = ["DeviceWarning", "SingleClassWarning", "UnseenClassWarning"]
 
 
 class DeviceWarning(UserWarning):
@@ -11,3 +11,13 @@ class DeviceWarning(UserWarning):
 
 class SingleClassWarning(UserWarning):
     """Only one class is labeled, so every region gets that class."""
+
+
+class UnseenClassWarning(UserWarning):
+    """Scoring labels hold a class the model never saw labeled at fit.
+
+    Pixels of such a class cannot be predicted and count as errors. In
+    cross-validation on sparse scribbles a fold may miss a class; filter this
+    warning with ``warnings.simplefilter("ignore", UnseenClassWarning)`` when
+    that is expected.
+    """

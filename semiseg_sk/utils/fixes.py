@@ -8,6 +8,7 @@ future scikit-learn release is mended in a single file.
 
 import sklearn
 from sklearn.base import _fit_context
+from sklearn.semi_supervised._label_propagation import BaseLabelPropagation
 from sklearn.utils._param_validation import (
     HasMethods,
     Hidden,
@@ -20,6 +21,7 @@ from sklearn.utils.fixes import parse_version
 SKLEARN_VERSION = parse_version(parse_version(sklearn.__version__).base_version)
 
 __all__ = [
+    "BaseLabelPropagation",
     "SKLEARN_VERSION",
     "HasMethods",
     "Hidden",
