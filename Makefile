@@ -6,8 +6,15 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CONSTRAINTS := requirements/constraints.txt
-EXTRAS ?= torch,plot,io,tests,docs,bench
-STAMP := $(VENV)/.installed-stamp
+# --no-compile: byte-compiling all of torch at install costs ~35 s; Python
+# compiles the modules it imports on first use instead.
+PIP_INSTALL := $(PY) -m pip install --quiet --no-compile -c $(CONSTRAINTS)
+
+# One stamp per set of extras: `make demo` installs only what the demo needs.
+RUN_STAMP := $(VENV)/.stamp-run
+TEST_STAMP := $(VENV)/.stamp-test
+DOCS_STAMP := $(VENV)/.stamp-docs
+BENCH_STAMP := $(VENV)/.stamp-bench
 
 .PHONY: demo test docs bench lint clean help
 
@@ -18,28 +25,42 @@ help:
 	@echo "make bench  - run the benchmark scripts in benchmarks/"
 	@echo "make lint   - ruff"
 
-$(STAMP): pyproject.toml $(CONSTRAINTS)
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[$(EXTRAS)]"
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(RUN_STAMP): pyproject.toml $(CONSTRAINTS) | $(PY)
+	$(PIP_INSTALL) -e ".[torch,plot,io]"
+	touch $@
+
+$(TEST_STAMP): $(RUN_STAMP)
+	$(PIP_INSTALL) -e ".[torch,plot,io,tests]"
+	touch $@
+
+$(DOCS_STAMP): $(RUN_STAMP)
+	$(PIP_INSTALL) -e ".[torch,plot,io,docs]"
+	touch $@
+
+$(BENCH_STAMP): $(RUN_STAMP)
+	$(PIP_INSTALL) -e ".[torch,plot,io,bench]"
+	touch $@
+
+demo: $(RUN_STAMP)
 	$(PY) -m semiseg_sk demo --output demo_overlay.png
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(PY) -m pytest -n 2 -q
 
-docs: $(STAMP)
+docs: $(DOCS_STAMP)
 	$(PY) -m sphinx -b html -q docs docs/_build/html
 	@echo "docs written to docs/_build/html/index.html"
 
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(PY) benchmarks/bench_autoencoder.py
 	$(PY) benchmarks/bench_scale.py
 	$(PY) benchmarks/accuracy.py
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check semiseg_sk tests benchmarks docs/examples
 
 clean:
