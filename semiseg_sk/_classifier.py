@@ -68,6 +68,12 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         Whether ``estimator`` learns from unlabeled regions (marked -1).
         ``"auto"`` recognises scikit-learn's and semiseg_sk's semi-supervised
         estimators, also as the last step of a Pipeline.
+    refine : estimator object, default=None
+        Pixel-level refinement of the region probabilities, such as
+        :class:`~semiseg_sk.PixelRefiner`: fitted after ``estimator`` on the
+        training images, their encoded pixel labels and their region
+        probabilities; ``predict_proba`` then returns its pixel
+        probabilities. None paints the region probabilities unchanged.
 
     Attributes
     ----------
@@ -115,11 +121,13 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict"]), None],
         "semi_supervised": [StrOptions({"auto"}), "boolean"],
+        "refine": [HasMethods(["fit", "predict_proba"]), None],
     }
 
-    def __init__(self, estimator=None, *, semi_supervised="auto"):
+    def __init__(self, estimator=None, *, semi_supervised="auto", refine=None):
         self.estimator = estimator
         self.semi_supervised = semi_supervised
+        self.refine = refine
 
     def _is_semi_supervised(self, estimator):
         if self.semi_supervised != "auto":
@@ -194,6 +202,7 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         )
 
         self._transductive = None
+        self.refine_ = None
         region_classes = np.unique(region_labels[region_labels >= 0])
         if len(region_classes) == 1:
             only = self.classes_[region_classes[0]]
@@ -237,6 +246,13 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         else:
             estimator.fit(features[labeled], region_labels[labeled])
         self.estimator_ = estimator
+        if self.refine is not None:
+            encoded = [
+                np.where(lab >= 0, np.searchsorted(self.classes_, lab), -1)
+                for lab in y
+            ]
+            _, per_image = self._region_proba(X)
+            self.refine_ = clone(self.refine).fit(X, encoded, per_image)
         return self
 
     @staticmethod
@@ -308,6 +324,8 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
             all pixels of a region share its probabilities.
         """
         X, per_image = self._region_proba(X)
+        if getattr(self, "refine_", None) is not None:
+            return self.refine_.predict_proba(X, per_image)
         return [r.paint(p) for r, p in zip(X, per_image)]
 
     def predict(self, X):
@@ -324,6 +342,9 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
             The predicted class of each pixel.
         """
         X, per_image = self._region_proba(X)
+        if getattr(self, "refine_", None) is not None:
+            proba = self.refine_.predict_proba(X, per_image)
+            return [self.classes_[p.argmax(axis=-1)] for p in proba]
         return [r.paint(self.classes_[p.argmax(axis=1)]) for r, p in zip(X, per_image)]
 
     def score(self, X, y, sample_weight=None):
