@@ -17,6 +17,7 @@ except ImportError:  # pragma: no cover - running from a tree without a build
 
 from ._classifier import RegionClassifier
 from ._label_spreading import SparseLabelSpreading
+from ._refine import PixelRefiner
 from ._region_stats import RegionStats
 from ._regions import Regions
 from ._segmenter import make_segmenter
@@ -24,6 +25,7 @@ from ._superpixels import Superpixels
 
 __all__ = [
     "AutoencoderFeatures",
+    "PixelRefiner",
     "RegionClassifier",
     "RegionStats",
     "Regions",

@@ -7,6 +7,7 @@ from numbers import Integral
 from sklearn.pipeline import Pipeline
 
 from ._classifier import RegionClassifier, default_region_estimator
+from ._refine import PixelRefiner
 from ._region_stats import RegionStats
 from ._superpixels import _METHODS, Superpixels
 from .utils.fixes import HasMethods, Interval, StrOptions, validate_params
@@ -21,6 +22,7 @@ __all__ = ["make_segmenter"]
         "method": [StrOptions(set(_METHODS))],
         "n_segments": [Interval(Integral, 1, None, closed="left")],
         "autoencoder": ["boolean"],
+        "refine": ["boolean"],
         "estimator": [HasMethods(["fit", "predict"]), None],
         "device": [str],
         "random_state": ["random_state"],
@@ -37,7 +39,8 @@ def make_segmenter(
     *,
     method="slic",
     n_segments=400,
-    autoencoder=True,
+    autoencoder=False,
+    refine=True,
     estimator=None,
     device="cpu",
     random_state=None,
@@ -46,10 +49,17 @@ def make_segmenter(
 ):
     """Build the semi-supervised segmentation pipeline with good defaults.
 
-    The pipeline is ``Superpixels -> RegionStats -> AutoencoderFeatures ->
-    RegionClassifier``. It is a plain :class:`sklearn.pipeline.Pipeline`
-    whose step names are the lower-cased class names, so parameters read
-    ``superpixels__n_segments`` or ``autoencoderfeatures__latent_dim``.
+    The pipeline is ``Superpixels -> RegionStats [-> AutoencoderFeatures]
+    -> RegionClassifier(refine=PixelRefiner())``. It is a plain
+    :class:`sklearn.pipeline.Pipeline` whose step names are the lower-cased
+    class names, so parameters read ``superpixels__n_segments`` or
+    ``regionclassifier__refine__weight``.
+
+    The defaults were chosen on the training seeds of ``benchmarks/accuracy.py``
+    (see ``benchmarks/RESULTS.md``): label spreading over the regions of all
+    images, labeled and unlabeled, blended at every pixel with a pixel
+    classifier on the scribbled pixels, so that structures smaller than a
+    superpixel survive.
 
     Parameters
     ----------
@@ -57,8 +67,13 @@ def make_segmenter(
         Superpixel algorithm, see :class:`Superpixels`.
     n_segments : int, default=400
         Approximate number of superpixels per image.
-    autoencoder : bool, default=True
-        Include :class:`AutoencoderFeatures` (needs torch).
+    autoencoder : bool, default=False
+        Include :class:`AutoencoderFeatures` (needs torch). Off by default: on
+        the benchmark it cost far more time than it gained accuracy.
+    refine : bool, default=True
+        Refine the region probabilities at pixel level with
+        :class:`PixelRefiner` (a random forest on multiscale pixel features
+        of the scribbled pixels, blended with the region probabilities).
     estimator : estimator object, default=None
         Region classifier given to :class:`RegionClassifier`; None uses
         its default, sparse label spreading over all regions (seeded with
@@ -93,7 +108,7 @@ def make_segmenter(
     >>> from semiseg_sk import make_segmenter
     >>> seg = make_segmenter(random_state=0)
     >>> [name for name, _ in seg.steps]
-    ['superpixels', 'regionstats', 'autoencoderfeatures', 'regionclassifier']
+    ['superpixels', 'regionstats', 'regionclassifier']
     >>> seg = seg.set_params(superpixels__n_segments=200)
     """
     steps = [
@@ -114,11 +129,17 @@ def make_segmenter(
                 ),
             )
         )
-    if estimator is None and random_state is not None:
-        # The default label spreading draws random projections on large
-        # region graphs: seed it too, so that random_state fixes the masks.
+    if estimator is None:
         estimator = default_region_estimator()
         final = estimator.steps[-1][0]
-        estimator.set_params(**{f"{final}__random_state": random_state})
-    steps.append(("regionclassifier", RegionClassifier(estimator)))
+        # Weaker spatial edges than SparseLabelSpreading's default: measured
+        # better on the benchmark's training seeds (small nuclei leak less
+        # into their touching background regions).
+        estimator.set_params(**{f"{final}__spatial_weight": 0.2})
+        if random_state is not None:
+            # The default label spreading draws random projections on large
+            # region graphs: seed it too, so that random_state fixes the masks.
+            estimator.set_params(**{f"{final}__random_state": random_state})
+    refiner = PixelRefiner(random_state=random_state) if refine else None
+    steps.append(("regionclassifier", RegionClassifier(estimator, refine=refiner)))
     return Pipeline(steps)
