@@ -21,12 +21,12 @@ def test_step_names_and_type():
     assert [n for n, _ in seg.steps] == [
         "superpixels",
         "regionstats",
-        "autoencoderfeatures",
         "regionclassifier",
     ]
-    assert [n for n, _ in make_segmenter(autoencoder=False).steps] == [
+    assert [n for n, _ in make_segmenter(autoencoder=True).steps] == [
         "superpixels",
         "regionstats",
+        "autoencoderfeatures",
         "regionclassifier",
     ]
 
@@ -58,7 +58,7 @@ def test_same_random_state_same_masks(tiny_data, fast_segmenter):
 
 
 def test_clone_and_params():
-    seg = make_segmenter(random_state=0)
+    seg = make_segmenter(autoencoder=True, random_state=0)
     params = seg.get_params()
     assert params["superpixels__n_segments"] == 400
     assert params["autoencoderfeatures__random_state"] == 0
