@@ -114,6 +114,24 @@ def main(argv=None):
             for c in classifiers
         ]
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Paired gain over RegionStats alone (same seed, same scribbles), "
+        "mean ± std over seeds:",
+        "",
+        "| features | " + " | ".join(classifiers) + " |",
+        "|---" * (len(classifiers) + 1) + "|",
+    ]
+    for name in variants:
+        row = f"RegionStats + AE {name}"
+        cells = []
+        for c in classifiers:
+            gain = np.subtract(scores[row, c], scores["RegionStats", c])
+            cells.append(
+                f"{np.mean(gain):+.3f} ± {np.std(gain):.3f} "
+                f"({int((gain > 0).sum())}/{len(gain)} seeds better)"
+            )
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
     lines += ["", "AutoencoderFeatures fit time (s, median over seeds):", ""]
     for name, params in variants.items():
         lines.append(

@@ -78,11 +78,11 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         whole image once and averages the ``latent_dim`` feature maps over
         every region. ``context`` and ``mask`` do not apply to it, and
         ``normalize`` is always ``"global"``.
-    latent_dim : int, default=16
+    latent_dim : int, default=8
         Length of each region's code.
     patch_size : int, default=16
         Side of the patches in pixels; a power of two, at least 8.
-    context : float or tuple of float, default=1.5
+    context : float or tuple of float, default=(1.5, 4.0)
         Side of the sampled square relative to the region's bounding box. A
         tuple samples one patch per value (several scales: the region and its
         surroundings) and stacks them as input channels.
@@ -217,9 +217,9 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         self,
         *,
         mode="patch",
-        latent_dim=16,
+        latent_dim=8,
         patch_size=16,
-        context=1.5,
+        context=(1.5, 4.0),
         mask=False,
         normalize="patch",
         noise=0.1,

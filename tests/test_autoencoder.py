@@ -56,18 +56,19 @@ def test_y_is_ignored(tiny_data, tiny_regions, fitted):
 def test_reconstruct(tiny_regions, fitted):
     patches, recon = fitted.reconstruct(tiny_regions[:2])
     assert len(patches) == len(recon) == 2
-    assert patches[0].shape == recon[0].shape == (tiny_regions[0].n_regions, 8, 8, 1)
+    # Default context=(1.5, 4.0): two scales stacked on the last axis.
+    assert patches[0].shape == recon[0].shape == (tiny_regions[0].n_regions, 8, 8, 2)
 
 
 @pytest.mark.parametrize(
     "params, n_inputs",
     [
-        ({"mask": True}, 1),
-        ({"context": (1.0, 3.0)}, 2),
-        ({"jitter": 0.2}, 1),
+        ({"mask": True}, 2),
+        ({"context": 3.0}, 1),
+        ({"jitter": 0.2}, 2),
         ({"mode": "image"}, 1),
-        ({"loss": "bce", "optimizer": "sgd", "noise": 0.0}, 1),
-        ({"normalize": "global"}, 1),
+        ({"loss": "bce", "optimizer": "sgd", "noise": 0.0}, 2),
+        ({"normalize": "global", "context": (1.0, 2.0, 4.0)}, 3),
     ],
 )
 def test_options(tiny_regions, params, n_inputs):
@@ -212,7 +213,7 @@ def test_pickle_and_joblib_roundtrip(tiny_regions, fitted):
 
 def test_pipeline_pickle_clone_and_set_params(tiny_data, fast_segmenter):
     images, labels, _ = tiny_data
-    seg = fast_segmenter()
+    seg = fast_segmenter(autoencoder=True)
     seg.set_params(autoencoderfeatures__latent_dim=3, autoencoderfeatures__mask=True)
     assert seg.named_steps["autoencoderfeatures"].latent_dim == 3
     seg.fit(images, labels)
