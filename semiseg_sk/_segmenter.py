@@ -72,8 +72,10 @@ def make_segmenter(
         the benchmark it cost far more time than it gained accuracy.
     refine : bool, default=True
         Refine the region probabilities at pixel level with
-        :class:`PixelRefiner` (a random forest on multiscale pixel features
-        of the scribbled pixels, blended with the region probabilities).
+        :class:`PixelRefiner`: a random forest on multiscale pixel features
+        of the scribbled pixels plus pseudo-labeled pixels of all training
+        images (confident region labels that a forest of the scribbles
+        agrees with), blended with the region probabilities.
     estimator : estimator object, default=None
         Region classifier given to :class:`RegionClassifier`; None uses
         its default, sparse label spreading over all regions (seeded with
@@ -113,7 +115,14 @@ def make_segmenter(
     """
     steps = [
         ("superpixels", Superpixels(method, n_segments=n_segments, n_jobs=n_jobs)),
-        ("regionstats", RegionStats(n_jobs=n_jobs)),
+        # No quantiles and three filter scales: as accurate as RegionStats'
+        # defaults on the benchmark, at a third of the time.
+        (
+            "regionstats",
+            RegionStats(
+                quantiles=(), sigma_min=1.0, sigma_max=8.0, num_sigma=3, n_jobs=n_jobs
+            ),
+        ),
     ]
     if autoencoder:
         from ._autoencoder import AutoencoderFeatures

@@ -79,7 +79,9 @@ def test_pseudo_labels_are_capped(tiny_data):
     n_classes = len(clf.classes_)
     assert 0 < clf.refine_.n_pseudo_ <= 50 * n_classes
     assert clf.refine_.n_scribbled_ == sum(int((lab >= 0).sum()) for lab in labels)
-    without = RegionClassifier(refine=PixelRefiner(random_state=0)).fit(X, labels)
+    without = RegionClassifier(refine=PixelRefiner(max_pseudo=0, random_state=0)).fit(
+        X, labels
+    )
     assert without.refine_.n_pseudo_ == 0
 
 
