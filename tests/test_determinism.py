@@ -25,7 +25,9 @@ def run(n_jobs=None, seed=0):
     labels = labels[:2] + [np.full(t.shape, -1) for t in truths[2:]]
     for a in images + labels:
         a.flags.writeable = False
-    seg = make_segmenter(n_segments=20, random_state=seed, n_jobs=n_jobs)
+    seg = make_segmenter(
+        n_segments=20, autoencoder=True, random_state=seed, n_jobs=n_jobs
+    )
     seg.set_params(
         autoencoderfeatures__max_epochs=2,
         autoencoderfeatures__latent_dim=2,

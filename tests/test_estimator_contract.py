@@ -67,7 +67,7 @@ def _ae(**kwargs):
 
 
 def _segmenter():
-    seg = make_segmenter(n_segments=8, random_state=0)
+    seg = make_segmenter(n_segments=8, autoencoder=True, random_state=0)
     return seg.set_params(
         autoencoderfeatures__max_epochs=1,
         autoencoderfeatures__latent_dim=2,

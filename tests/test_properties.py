@@ -90,7 +90,9 @@ def datasets(draw):
 
 
 def _segmenter(method, n_segments):
-    seg = make_segmenter(method=method, n_segments=n_segments, random_state=0)
+    seg = make_segmenter(
+        method=method, n_segments=n_segments, autoencoder=True, random_state=0
+    )
     return seg.set_params(
         autoencoderfeatures__max_epochs=1,
         autoencoderfeatures__latent_dim=2,

@@ -410,7 +410,7 @@ STEP_PARAM_CASES = [
     ids=[f"{k}={v!r}" for k, v in (next(iter(c[0].items())) for c in STEP_PARAM_CASES)],
 )
 def test_bad_step_parameters_rejected_at_fit(params, match):
-    seg = _segmenter().set_params(**params)
+    seg = _segmenter(autoencoder=True).set_params(**params)
     with pytest.raises(ValueError, match=match):
         seg.fit(IMAGES, LABELS)
 
