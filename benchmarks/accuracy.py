@@ -288,6 +288,16 @@ run; numbers are mean mIoU over the four tasks (scikit-image: 0.603-0.613).
   engineer's ablation (`benchmarks/results_autoencoder.md`) measured a paired
   gain of +0.001 mIoU for RegionStats + AE over RegionStats alone at 15 s of
   autoencoder training. `make_segmenter(autoencoder=True)` keeps it available.
+  Its row above (`with-ae`) comes from a separate run on seeds 10-12
+  (`--seeds 10,11,12 --methods skimage,with-ae`), merged into this table with
+  `--from-log`; its time ratio is against the scikit-image times of the main
+  run.
+- Region classifier: on the tuning seeds label spreading (0.669), a
+  supervised RandomForest on the labeled regions (0.664), SelfTraining around
+  it (0.668, twice the time) and the average of label spreading and the forest
+  (0.671, more time) were within noise of each other; label spreading stayed
+  the default because it is the best on the mosaics, where regions and the
+  unlabeled images matter most.
 """
 
 

@@ -26,15 +26,14 @@ DATA = Path(__file__).resolve().parent / "_data"
 SCRIBBLES = dict(n_strokes=2, stroke_length=20, stroke_width=2)
 
 
-def _scribble(truths, rng, n_labeled=2):
-    labels = [
-        make_scribbles(t, random_state=rng, **SCRIBBLES) for t in truths[:n_labeled]
-    ]
+def _scribble(truths, rng, n_labeled=2, **params):
+    params = {**SCRIBBLES, **params}
+    labels = [make_scribbles(t, random_state=rng, **params) for t in truths[:n_labeled]]
     labels += [np.full(t.shape, -1, dtype=np.int64) for t in truths[n_labeled:]]
     return labels
 
 
-def mosaics(seed, *, size=160, n_unlabeled=10, n_test=4):
+def mosaics(seed, *, size=192, n_unlabeled=10, n_test=4):
     """Texture mosaics (brick, grass, gravel); test crops from the unseen halves."""
     data = make_scribbled_dataset(
         2, n_unlabeled, n_test, size=size, random_state=seed, **SCRIBBLES
@@ -80,7 +79,8 @@ def nuclei(seed, *, tile=128, n_unlabeled=6):
     truths = [tiles[i][1] for i in train]
     return Bunch(
         images=[tiles[i][0] for i in train],
-        labels=_scribble(truths, rng),
+        # Shorter strokes: a 128x128 tile is small (0.6% of its pixels).
+        labels=_scribble(truths, rng, stroke_length=12),
         truths=truths,
         test_images=[tiles[i][0] for i in test],
         test_truths=[tiles[i][1] for i in test],
