@@ -171,18 +171,19 @@ class PixelRefiner(BaseEstimator):
         keep = np.sort(np.concatenate(keep))
         img_p, pix_p, cls_p = img_p[keep], pix_p[keep], cls_p[keep]
 
-        cache = {}
-
         def features_of(img, pix):
+            # One image's feature stack at a time, keeping only the rows
+            # needed: stacks of large images do not pile up in memory.
+            img_all = np.concatenate([img_s, img])
+            pix_all = np.concatenate([pix_s, pix])
             out = None
-            for i in np.unique(img):
-                if i not in cache:
-                    cache[i] = self._features(X[i])
+            for i in np.unique(img_all):
+                rows = np.flatnonzero(img_all == i)
+                stack = self._features(X[i])
                 if out is None:
-                    out = np.empty((img.size, cache[i].shape[1]), dtype=np.float32)
-                rows = np.flatnonzero(img == i)
-                out[rows] = cache[i][pix[rows]]
-            return out
+                    out = np.empty((img_all.size, stack.shape[1]), dtype=np.float32)
+                out[rows] = stack[pix_all[rows]]
+            return out[: img_s.size], out[img_s.size :]
 
         def new_estimator():
             if self.estimator is None:
@@ -193,12 +194,7 @@ class PixelRefiner(BaseEstimator):
                 )
             return clone(self.estimator)
 
-        features_s = features_of(img_s, pix_s)
-        features_p = (
-            features_of(img_p, pix_p)
-            if cls_p.size
-            else np.empty((0, features_s.shape[1]), dtype=np.float32)
-        )
+        features_s, features_p = features_of(img_p, pix_p)
         if self.agree and cls_p.size:
             # Keep the pseudo-labels a classifier of the scribbles agrees with:
             # a region that label spreading got wrong rarely passes both.
