@@ -37,7 +37,9 @@ class ImageEstimatorMixin:
         return tags
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # On Python >= 3.11 object.__getstate__ returns the live __dict__:
+        # copy it so that pickling never changes the estimator.
+        state = dict(super().__getstate__())
         state["_semiseg_sk_version"] = _package_version()
         return state
 

@@ -138,3 +138,15 @@ def test_unlabeled_images_change_the_fit(tiny_data, fast_segmenter):
     final_a = with_unlabeled.named_steps["regionclassifier"].estimator_[-1]
     final_b = only_labeled.named_steps["regionclassifier"].estimator_[-1]
     assert final_a.label_distributions_.shape[0] > final_b.label_distributions_.shape[0]
+
+
+def test_pickling_does_not_change_the_estimator(tiny_data):
+    images, labels, _ = tiny_data
+    seg = make_segmenter(n_segments=30, autoencoder=False, random_state=0)
+    seg.fit(images, labels)
+    before = {name: dict(vars(step)) for name, step in seg.steps}
+    pickle.dumps(seg)
+    after = {name: dict(vars(step)) for name, step in seg.steps}
+    assert before.keys() == after.keys()
+    for name in before:
+        assert before[name].keys() == after[name].keys(), name
