@@ -3,6 +3,7 @@
 """AutoencoderFeatures: region codes learned from labeled and unlabeled images."""
 
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -230,7 +231,11 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         "callbacks": [list, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
     }
 
     def __init__(
@@ -418,8 +423,10 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         n_inputs = self.n_channels_ * len(self._contexts())
         if continuing and (previous != self.n_channels_ or n_inputs != self.n_inputs_):
             raise ValueError(
-                "warm_start=True but the images have a different number of "
-                "channels than at the first fit (or context changed)."
+                f"warm_start=True but X has {self.n_channels_} channel(s) and "
+                f"{len(self._contexts())} context scale(s); the first fit had "
+                f"{previous} channel(s) and {self.n_inputs_} network input(s). "
+                f"Use warm_start=False to train a new network."
             )
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
@@ -434,11 +441,14 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         n = len(inputs)
         n_valid = int(round(self.validation_fraction * n))
         if self.validation_fraction > 0 and (n_valid < 1 or n - n_valid < 1):
-            raise ValueError(
+            warnings.warn(
                 f"validation_fraction={self.validation_fraction} leaves no "
-                f"training or no validation patch out of {n} regions; use 0 to "
-                f"disable early stopping."
+                f"training or no validation patch out of {n} regions; training "
+                f"on all of them without early stopping.",
+                UserWarning,
+                stacklevel=2,
             )
+            n_valid = 0
         order = rng.permutation(n)
         valid_idx, train_idx = order[:n_valid], order[n_valid:]
         as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
@@ -521,6 +531,12 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
                 opt.step()
                 total += batch_loss.item() * len(clean)
             train_loss = total / len(data)
+            if not np.isfinite(train_loss):
+                raise ValueError(
+                    f"AutoencoderFeatures training diverged at epoch "
+                    f"{start_epoch + epoch + 1} (loss {train_loss}); lower "
+                    f"learning_rate={self.learning_rate} or check the images."
+                )
             valid_loss = None
             if len(valid):
                 valid_loss = self._evaluate(torch, valid, forward, criterion)

@@ -109,8 +109,9 @@ def test_early_stopping_and_validation(tiny_regions):
     assert all(h["valid_loss"] is not None for h in ae.history_)
     ae = _ae(validation_fraction=0.0).fit(tiny_regions)
     assert all(h["valid_loss"] is None for h in ae.history_)
-    with pytest.raises(ValueError, match="validation_fraction"):
-        _ae(validation_fraction=0.999).fit(tiny_regions)
+    with pytest.warns(UserWarning, match="validation_fraction=0.999"):
+        ae = _ae(validation_fraction=0.999).fit(tiny_regions)
+    assert all(h["valid_loss"] is None for h in ae.history_)
 
 
 def test_warm_start_and_callbacks(tiny_regions):
@@ -273,3 +274,31 @@ def test_missing_torch_gives_install_hint():
     )
     assert result.returncode == 0, result.stderr
     assert "IMPORT-ERROR-OK" in result.stdout
+
+
+def test_too_few_regions_for_validation_warns_and_trains():
+    from semiseg_sk import AutoencoderFeatures, Regions
+
+    image = np.random.RandomState(0).rand(16, 16)
+    regions = [Regions(image, np.repeat(np.arange(2)[None], 16, axis=0).repeat(8, 1))]
+    ae = AutoencoderFeatures(latent_dim=2, width=4, max_epochs=1, random_state=0)
+    with pytest.warns(UserWarning, match="without early stopping"):
+        ae.fit(regions)
+    assert ae.transform(regions)[0].features.shape == (2, 2)
+
+
+def test_diverging_training_raises(tiny_regions):
+    from semiseg_sk import AutoencoderFeatures
+
+    ae = AutoencoderFeatures(
+        latent_dim=2, width=4, max_epochs=3, learning_rate=1e30, random_state=0
+    )
+    with pytest.raises(ValueError, match="diverged"):
+        ae.fit(tiny_regions)
+
+
+def test_n_jobs_zero_rejected(tiny_regions):
+    from semiseg_sk import AutoencoderFeatures
+
+    with pytest.raises(ValueError, match="n_jobs"):
+        AutoencoderFeatures(n_jobs=0).fit(tiny_regions)
