@@ -117,6 +117,36 @@ def test_grid_search_two_parameters(tiny_data, fast_segmenter):
 
 # Scribbled folds can miss a class; that is expected here.
 @pytest.mark.filterwarnings("ignore::semiseg_sk.exceptions.UnseenClassWarning")
+def test_grid_search_over_superpixels_autoencoder_and_classifier(
+    tiny_data, fast_segmenter
+):
+    images, labels, truths = tiny_data
+    cv_labels = truths[:2] + labels[2:]
+    seg = fast_segmenter(autoencoder=True, refine=False)
+    seg.set_params(autoencoderfeatures__max_epochs=1)
+    spreading = "regionclassifier__estimator__sparselabelspreading__alpha"
+    param_grid = {
+        "superpixels__n_segments": [20, 40],
+        "autoencoderfeatures__latent_dim": [2, 4],
+        spreading: [0.5, 0.9],
+    }
+    grid = GridSearchCV(seg, param_grid, cv=SemiSupervisedKFold(2)).fit(
+        images, cv_labels
+    )
+    assert set(grid.best_params_) == set(param_grid)
+    results = grid.cv_results_
+    assert len(results["params"]) == 8
+    assert np.isfinite(results["mean_test_score"]).all()
+    best = results["params"][int(np.argmin(results["rank_test_score"]))]
+    assert best == grid.best_params_
+    assert grid.best_estimator_.get_params()[spreading] == grid.best_params_[spreading]
+    latent = grid.best_params_["autoencoderfeatures__latent_dim"]
+    codes = grid.best_estimator_[:-1].transform(images[:1])[0].feature_names
+    assert sum(name.startswith("autoencoder") for name in codes) == latent
+
+
+# Scribbled folds can miss a class; that is expected here.
+@pytest.mark.filterwarnings("ignore::semiseg_sk.exceptions.UnseenClassWarning")
 def test_cross_val_score_with_any_classifier(tiny_data):
     images, labels, truths = tiny_data
     seg = make_segmenter(
