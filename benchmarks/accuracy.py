@@ -286,12 +286,14 @@ run; numbers are mean mIoU over the four tasks (scikit-image: 0.603-0.613).
   default pipeline (with the autoencoder, no refinement) took 92 s for 0.587
   mIoU, against about 2 s for 0.58-0.61 without it; the autoencoder
   engineer's ablation (`benchmarks/results_autoencoder.md`) measured a paired
-  gain of +0.001 mIoU for RegionStats + AE over RegionStats alone at 15 s of
-  autoencoder training. `make_segmenter(autoencoder=True)` keeps it available.
-  Its row above (`with-ae`) comes from a separate run on seeds 10-12
-  (`--seeds 10,11,12 --methods skimage,with-ae`), merged into this table with
-  `--from-log`; its time ratio is against the scikit-image times of the main
-  run.
+  gain of +0.001 mIoU for RegionStats + AE over RegionStats alone. With the
+  autoencoder's current defaults, the `with-ae` row (a separate run on seeds
+  10-12, `--seeds 10,11,12 --methods skimage,with-ae`, merged with
+  `--from-log`; its time ratio is against the main run's scikit-image times)
+  differs from the default on the same seeds by +0.018 (mosaics), -0.016
+  (nuclei), +0.011 (nuclei-single) and -0.032 (quokka-single), -0.005 on
+  average, at 1.1-10x the time (25.7 s against 2.5 s on the mosaics).
+  `make_segmenter(autoencoder=True)` keeps it available.
 - Region classifier: on the tuning seeds label spreading (0.669), a
   supervised RandomForest on the labeled regions (0.664), SelfTraining around
   it (0.668, twice the time) and the average of label spreading and the forest
@@ -314,8 +316,11 @@ Command: `{command}`
 Machine: {machine()}
 
 Seeds: {", ".join(map(str, seeds))} (the defaults were tuned on seeds 0, 1, 2,
-which are not reported here). Scribbles: 2 strokes of about 20 pixels, 2 pixels
-wide, per class and scribbled image.
+which are not reported here). Scribbles: 2 strokes of about 20 pixels (12 on
+the 128x128 nuclei tiles), 2 pixels wide, per class and scribbled image.
+Every method sees the same scribbles; times are fit + predict from the raw
+images. `time vs skimage` is the median over tasks of the per-task ratio of
+median times.
 
 ## Tasks
 
