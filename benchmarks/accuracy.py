@@ -406,6 +406,9 @@ def main(argv=None):
         help="rebuild the tables from the progress lines of an earlier run's "
         "output instead of running",
     )
+    parser.add_argument(
+        "--command", help="the command line to print in RESULTS.md (with --from-log)"
+    )
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     tasks = args.tasks.split(",")
@@ -417,7 +420,7 @@ def main(argv=None):
         argv = argv[:i] + argv[i + 2 :]
     else:
         results = run(tasks, methods, seeds)
-    command = "python benchmarks/accuracy.py " + " ".join(argv)
+    command = args.command or "python benchmarks/accuracy.py " + " ".join(argv)
     score_table, time_table = tables(results, tasks, methods, seeds)
     print(score_table)
     print(time_table)
