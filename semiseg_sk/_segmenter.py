@@ -39,7 +39,7 @@ def make_segmenter(
     *,
     method="slic",
     n_segments=400,
-    autoencoder=False,
+    autoencoder=True,
     refine=True,
     estimator=None,
     device="cpu",
@@ -49,8 +49,8 @@ def make_segmenter(
 ):
     """Build the semi-supervised segmentation pipeline with good defaults.
 
-    The pipeline is ``Superpixels -> RegionStats [-> AutoencoderFeatures]
-    -> RegionClassifier(refine=PixelRefiner())``. It is a plain
+    The pipeline is ``Superpixels -> RegionStats -> AutoencoderFeatures ->
+    RegionClassifier(refine=PixelRefiner())``. It is a plain
     :class:`sklearn.pipeline.Pipeline` whose step names are the lower-cased
     class names, so parameters read ``superpixels__n_segments`` or
     ``regionclassifier__refine__weight``.
@@ -67,9 +67,12 @@ def make_segmenter(
         Superpixel algorithm, see :class:`Superpixels`.
     n_segments : int, default=400
         Approximate number of superpixels per image.
-    autoencoder : bool, default=False
-        Include :class:`AutoencoderFeatures` (needs torch). Off by default: on
-        the benchmark it cost far more time than it gained accuracy.
+    autoencoder : bool, default=True
+        Include :class:`AutoencoderFeatures` (needs torch): codes of an
+        autoencoder trained on all images, labeled and unlabeled. On the
+        current benchmark (``benchmarks/RESULTS.md``) it is about accuracy
+        neutral once pixel refinement is on, and it dominates the fit time;
+        ``autoencoder=False`` gives the fastest pipeline.
     refine : bool, default=True
         Refine the region probabilities at pixel level with
         :class:`PixelRefiner`: a random forest on multiscale pixel features
@@ -110,7 +113,7 @@ def make_segmenter(
     >>> from semiseg_sk import make_segmenter
     >>> seg = make_segmenter(random_state=0)
     >>> [name for name, _ in seg.steps]
-    ['superpixels', 'regionstats', 'regionclassifier']
+    ['superpixels', 'regionstats', 'autoencoderfeatures', 'regionclassifier']
     >>> seg = seg.set_params(superpixels__n_segments=200)
     """
     steps = [

@@ -99,7 +99,7 @@ def test_class_labels_need_not_be_0_to_k(tiny_data):
 
 def test_make_segmenter_refine_param_and_determinism(tiny_data):
     images, labels, _ = tiny_data
-    seg = make_segmenter(n_segments=30, random_state=0)
+    seg = make_segmenter(n_segments=30, autoencoder=False, random_state=0)
     assert isinstance(seg.get_params()["regionclassifier__refine"], PixelRefiner)
     assert make_segmenter(refine=False).get_params()["regionclassifier__refine"] is None
     a = seg.fit(images, labels).predict(images)

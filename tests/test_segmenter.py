@@ -21,12 +21,12 @@ def test_step_names_and_type():
     assert [n for n, _ in seg.steps] == [
         "superpixels",
         "regionstats",
+        "autoencoderfeatures",
         "regionclassifier",
     ]
-    assert [n for n, _ in make_segmenter(autoencoder=True).steps] == [
+    assert [n for n, _ in make_segmenter(autoencoder=False).steps] == [
         "superpixels",
         "regionstats",
-        "autoencoderfeatures",
         "regionclassifier",
     ]
 
