@@ -12,7 +12,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._patches import region_patches
-from ._torch import import_torch, load_state, resolve_device, save_state, torch_seed
+from ._torch import (
+    import_torch,
+    load_state,
+    resolve_device,
+    save_state,
+    torch_seed,
+    torch_threads,
+)
 from .base import RegionFeatureMixin
 from .utils._docstring import docstring
 from .utils._image import as_float_image, channels_last
@@ -140,7 +147,13 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
     verbose : int, default=0
         0 is silent; 1 shows a progress bar over epochs with the losses.
     {random_state}
-    {n_jobs}
+    n_jobs : int, default=None
+        Images whose patches are extracted in parallel, and the number of
+        threads torch trains and encodes with on the CPU. ``None`` means 1
+        unless in a :obj:`joblib.parallel_backend` context; ``-1`` means all
+        processors. One thread is robust on a busy machine (waiting OpenMP
+        threads spin); more threads train faster on idle cores. Codes are
+        bitwise reproducible for a given ``n_jobs``.
 
     Attributes
     ----------
@@ -468,7 +481,10 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
             self.history_ = []
         self.module_.to(device)
         self.device_ = device
-        self._train(torch, train, valid, generator, augmented if self.jitter else None)
+        with torch_threads(self.n_jobs):
+            self._train(
+                torch, train, valid, generator, augmented if self.jitter else None
+            )
         self._block_names = [f"autoencoder{i}" for i in range(self.latent_dim)]
         self.n_features_out_ = self.latent_dim
         return self
@@ -592,7 +608,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         module = self.module_
         module.eval()
         out = []
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(self.n_jobs):
             for start in range(0, len(inputs), 1024):
                 batch = torch.from_numpy(inputs[start : start + 1024]).to(self.device_)
                 result = module["encoder"](batch)
@@ -618,7 +634,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         stride = self.patch_size // 4
         pad_h, pad_w = (-height) % stride, (-width) % stride
         x = np.pad(x, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode="symmetric")
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(self.n_jobs):
             batch = torch.from_numpy(np.ascontiguousarray(x)).to(self.device_)
             fmap = self.module_["encoder"](batch)
             fmap = torch.nn.functional.interpolate(
