@@ -88,8 +88,8 @@ METHODS = {
     ),
     "ls-regions": (
         "label spreading on hand-crafted region features, no pixel refinement "
-        "(make_segmenter(refine=False))",
-        _segmenter(refine=False),
+        "(make_segmenter(refine=False, autoencoder=False))",
+        _segmenter(refine=False, autoencoder=False),
     ),
     "no-unlabeled": (
         "make_segmenter() fitted on the 2 scribbled images only",
