@@ -148,12 +148,10 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         0 is silent; 1 shows a progress bar over epochs with the losses.
     {random_state}
     n_jobs : int, default=None
-        Images whose patches are extracted in parallel, and the number of
-        threads torch trains and encodes with on the CPU. ``None`` means 1
+        Images whose patches are extracted in parallel. ``None`` means 1
         unless in a :obj:`joblib.parallel_backend` context; ``-1`` means all
-        processors. One thread is robust on a busy machine (waiting OpenMP
-        threads spin); more threads train faster on idle cores. Codes are
-        bitwise reproducible for a given ``n_jobs``.
+        processors. Codes do not depend on ``n_jobs``: torch always trains
+        and encodes with one CPU thread (see Notes).
 
     Attributes
     ----------
@@ -184,6 +182,13 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
 
     Notes
     -----
+    On the CPU, torch runs on one thread during ``fit`` and ``transform``
+    (the global setting is restored afterwards). Its OpenMP threads spin
+    while they wait for each other, so on a 2-core machine busy with other
+    work two threads were measured up to ten times slower than one, and on
+    an idle one barely faster; one thread also keeps the codes bitwise
+    identical whatever ``n_jobs`` is.
+
     The defaults are the variant that measured best as an addition to
     :class:`RegionStats` (``benchmarks/ablation_autoencoder.py``: scribbled
     texture mosaics, 3 seeds, test mIoU, label spreading and a random
@@ -481,7 +486,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
             self.history_ = []
         self.module_.to(device)
         self.device_ = device
-        with torch_threads(self.n_jobs):
+        with torch_threads(1):
             self._train(
                 torch, train, valid, generator, augmented if self.jitter else None
             )
@@ -608,7 +613,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         module = self.module_
         module.eval()
         out = []
-        with torch.no_grad(), torch_threads(self.n_jobs):
+        with torch.no_grad(), torch_threads(1):
             for start in range(0, len(inputs), 1024):
                 batch = torch.from_numpy(inputs[start : start + 1024]).to(self.device_)
                 result = module["encoder"](batch)
@@ -634,7 +639,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         stride = self.patch_size // 4
         pad_h, pad_w = (-height) % stride, (-width) % stride
         x = np.pad(x, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode="symmetric")
-        with torch.no_grad(), torch_threads(self.n_jobs):
+        with torch.no_grad(), torch_threads(1):
             batch = torch.from_numpy(np.ascontiguousarray(x)).to(self.device_)
             fmap = self.module_["encoder"](batch)
             fmap = torch.nn.functional.interpolate(

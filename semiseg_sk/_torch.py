@@ -7,7 +7,6 @@ import io
 import warnings
 
 import numpy as np
-from joblib import effective_n_jobs
 
 from .exceptions import DeviceWarning
 
@@ -97,18 +96,17 @@ def load_state(module, data, device):
 
 
 @contextlib.contextmanager
-def torch_threads(n_jobs):
-    """Run torch's CPU operations on ``n_jobs`` threads, then restore the count.
+def torch_threads(n_threads):
+    """Run torch's CPU operations on ``n_threads`` threads, then restore the count.
 
-    ``None`` means one thread (as ``n_jobs`` does everywhere in scikit-learn),
-    ``-1`` all processors. One thread is the robust default: torch's OpenMP
-    threads spin while they wait for each other, so on a machine whose cores
-    are busy with other work two threads were measured up to ten times
-    slower than one.
+    torch's OpenMP threads spin while they wait for each other, so on a
+    machine whose cores are busy with other work two threads were measured up
+    to ten times slower than one; a fixed count also keeps float results
+    bitwise reproducible.
     """
     torch = import_torch()
     previous = torch.get_num_threads()
-    torch.set_num_threads(max(1, effective_n_jobs(n_jobs)))
+    torch.set_num_threads(n_threads)
     try:
         yield
     finally:
