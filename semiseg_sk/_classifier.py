@@ -215,9 +215,17 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
                     f"region (the classes share regions; use more or smaller "
                     f"superpixels)"
                 )
+            hint = ""
+            if not any((lab == -1).any() for lab in y):
+                # Every pixel carries a label: perhaps annotation-tool masks.
+                hint = (
+                    " No pixel of y is -1 (unlabeled): if these are annotation "
+                    "masks where 0 means 'not annotated', convert them with "
+                    "semiseg_sk.utils.mask_to_target first."
+                )
             warnings.warn(
                 f"{why}; every pixel will be predicted as class {only}. Label at "
-                f"least two classes in different regions.",
+                f"least two classes in different regions.{hint}",
                 SingleClassWarning,
                 stacklevel=2,
             )

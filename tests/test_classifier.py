@@ -177,3 +177,11 @@ def test_masks_do_not_depend_on_the_batch():
     for a, b, c in zip(together, one_by_one, shuffled):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
+
+
+def test_annotation_masks_without_minus_one_get_a_hint():
+    regions, _ = _halves(n_images=1)
+    mask = np.zeros((8, 8), dtype=int)  # annotation-tool style: 0 = unlabeled
+    mask[0, 0] = 1
+    with pytest.warns(SingleClassWarning, match="mask_to_target"):
+        RegionClassifier().fit(regions, [mask])
