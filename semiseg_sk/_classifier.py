@@ -53,8 +53,9 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
     :class:`~sklearn.semi_supervised.LabelPropagation`,
     :class:`~sklearn.semi_supervised.SelfTrainingClassifier`, or a Pipeline
     ending in one) are fitted on every region of every image, labeled or not;
-    supervised classifiers on the labeled regions only. Predictions are
-    painted back onto the pixels of each region.
+    supervised classifiers on the labeled regions only. Region probabilities
+    are painted back onto the pixels of each region, or, with ``refine``,
+    blended at every pixel with a pixel classifier's.
 
     Parameters
     ----------
