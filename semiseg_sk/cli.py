@@ -57,6 +57,25 @@ def _progress(args, iterable, desc, total=None):
     )
 
 
+def _unknown_settings_message(model, unknown, args):
+    """Explain --set keys the pipeline does not have, with close matches."""
+    import difflib
+
+    valid = sorted(k for k in model.get_params() if "__" in k)
+    lines = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, valid, n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        lines.append(f"--set {key}: the pipeline has no such parameter.{hint}")
+    steps = ", ".join(name for name, _ in model.steps)
+    lines.append(f"Parameters are named <step>__<parameter>; the steps are {steps}.")
+    if getattr(args, "no_autoencoder", False) and any(
+        k.startswith("autoencoderfeatures__") for k in unknown
+    ):
+        lines.append("autoencoderfeatures is left out by --no-autoencoder.")
+    return "\n".join(lines)
+
+
 def _parse_setting(text):
     """``key=value`` with the value read as a Python literal, else a string."""
     key, sep, value = text.partition("=")
@@ -266,6 +285,9 @@ def _fit(args):
         verbose=1 if _progress_enabled(args) else 0,
     )
     settings = dict(args.set or [])
+    unknown = [key for key in settings if key not in model.get_params()]
+    if unknown:
+        raise CommandError(_unknown_settings_message(model, unknown, args))
     if settings:
         try:
             model.set_params(**settings)
@@ -276,7 +298,8 @@ def _fit(args):
     _say(
         args,
         f"fitting on {len(images)} images ({n_labeled_images} labeled, "
-        f"{sum(n_labeled)} labeled pixels, {len(classes)} classes) ...",
+        f"{sum(n_labeled)} labeled pixels, {len(classes)} "
+        f"class{'es' if len(classes) != 1 else ''}) ...",
     )
     tic = time.perf_counter()
     with warnings.catch_warnings():

@@ -247,6 +247,9 @@ def test_fit_bad_settings(data, tmp_path, capsys):
     args = ["fit", data / "img", "--labels", data / "lab", "-o", tmp_path / "m.jl"]
     code, _, err = _run(capsys, args + ["--set", "nope__x=1", "-q"])
     assert code == 1 and "--set" in err and "nope" in err
+    code, _, err = _run(capsys, args + ["--set", "superpixel__n_segments=9", "-q"])
+    assert code == 1 and "Did you mean superpixels__n_segments" in err
+    assert "the steps are superpixels, regionstats" in err
     with pytest.raises(SystemExit) as exc:
         main([str(a) for a in args] + ["--set", "no-equals-sign"])
     assert exc.value.code == 2
