@@ -5,6 +5,8 @@
 import sys
 import time
 
+import numpy as np
+
 from ._segmenter import make_segmenter
 from .baselines import skimage_trainable_segmentation
 from .datasets import make_scribbled_dataset
@@ -126,37 +128,59 @@ def run_demo(
 
 def _save_picture(path, data, segmenter, ours, baseline):
     from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+    from scipy import ndimage
 
-    from .plotting import _display_rgb, overlay, save_figure
+    from .plotting import CLASS_COLORS, _display_rgb, overlay, save_figure
 
-    train_regions = segmenter[:1].transform(data.images[:1])[0]
+    def scribbles(image, labels):
+        # Thicken the strokes for display only: a few pixels wide vanish.
+        shown = np.full_like(labels, -1)
+        for k in np.unique(labels[labels >= 0]):
+            shown[ndimage.binary_dilation(labels == k, iterations=2)] = k
+        return overlay(image, shown, alpha=0.9)
+
+    def scored(name, truth, mask):
+        return f"{name} (mIoU {mean_iou([truth], [mask]):.2f})"
+
     train_pred = segmenter.predict(data.images[:1])[0]
-    test_regions = segmenter[:1].transform(data.test_images[:1])[0]
+    image, test = data.images[0], data.test_images[0]
     rows = [
         [
-            ("scribbled training image", _display_rgb(data.images[0])),
-            ("scribbles", overlay(data.images[0], data.labels[0], alpha=0.9)),
+            ("scribbled training image", _display_rgb(image)),
+            ("its scribbles", scribbles(image, data.labels[0])),
             (
-                "semiseg_sk",
-                overlay(data.images[0], train_pred, segments=train_regions.segments),
+                scored("semiseg_sk", data.truths[0], train_pred),
+                overlay(image, train_pred, alpha=0.45),
             ),
-            ("truth", overlay(data.images[0], data.truths[0])),
+            ("truth", overlay(image, data.truths[0], alpha=0.45)),
         ],
         [
-            ("held-out test image", _display_rgb(data.test_images[0])),
-            ("scikit-image RF", overlay(data.test_images[0], baseline[0])),
+            ("held-out test image", _display_rgb(test)),
             (
-                "semiseg_sk",
-                overlay(data.test_images[0], ours[0], segments=test_regions.segments),
+                scored("scikit-image RF", data.test_truths[0], baseline[0]),
+                overlay(test, baseline[0], alpha=0.45),
             ),
-            ("truth", overlay(data.test_images[0], data.test_truths[0])),
+            (
+                scored("semiseg_sk", data.test_truths[0], ours[0]),
+                overlay(test, ours[0], alpha=0.45),
+            ),
+            ("truth", overlay(test, data.test_truths[0], alpha=0.45)),
         ],
     ]
-    fig = Figure(figsize=(12, 6.4), layout="constrained")
+    fig = Figure(figsize=(12, 6.8), layout="constrained")
     axes = fig.subplots(2, 4)
     for ax_row, panel_row in zip(axes, rows):
         for ax, (title, picture) in zip(ax_row, panel_row):
             ax.imshow(picture)
-            ax.set_title(title)
+            ax.set_title(title, fontsize=10)
             ax.set_axis_off()
+    names = getattr(data, "target_names", None) or [
+        f"class {k}" for k in range(len(np.unique(data.truths[0])))
+    ]
+    handles = [
+        Patch(color=CLASS_COLORS[k % len(CLASS_COLORS)], label=name)
+        for k, name in enumerate(names)
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     return save_figure(fig, path)

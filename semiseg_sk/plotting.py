@@ -10,7 +10,7 @@ import os
 import tempfile
 
 import numpy as np
-from skimage.color import gray2rgb, label2rgb
+from skimage.color import gray2rgb
 from skimage.segmentation import mark_boundaries
 
 from .utils._image import as_float_image
@@ -88,16 +88,13 @@ def overlay(image, mask, *, segments=None, alpha=0.35, boundary_color=(1, 1, 0))
         raise ValueError(
             f"mask has shape {mask.shape} but image has shape {rgb.shape[:2]}."
         )
-    colored = label2rgb(
-        mask + 1,
-        image=rgb,
-        colors=CLASS_COLORS,
-        alpha=alpha,
-        bg_label=0,
-        bg_color=None,
-        image_alpha=1.0,
-        kind="overlay",
-    )
+    # Class k always gets CLASS_COLORS[k] (skimage's label2rgb colours by
+    # rank among the labels present, so colours would change between images).
+    colored = rgb.astype(np.float64, copy=True)
+    labeled = mask >= 0
+    palette = np.asarray(CLASS_COLORS)
+    colors = palette[mask[labeled].astype(np.intp) % len(palette)]
+    colored[labeled] = (1 - alpha) * colored[labeled] + alpha * colors
     if segments is not None:
         # Half-transparent boundaries keep the texture underneath visible.
         lines = mark_boundaries(colored, segments, color=boundary_color)

@@ -101,3 +101,14 @@ def test_plot_reconstructions_of_autoencoder():
     ).fit(regions)
     fig = plot_reconstructions(*ae.reconstruct(regions), n=3)
     assert len(fig.axes) == 6
+
+
+def test_overlay_colours_follow_the_class_value():
+    from semiseg_sk.plotting import CLASS_COLORS, overlay
+
+    image = np.zeros((2, 2))
+    only_two = overlay(image, np.full((2, 2), 2), alpha=1.0)
+    mixed = overlay(image, np.array([[0, 1], [2, -1]]), alpha=1.0)
+    np.testing.assert_allclose(only_two[0, 0], CLASS_COLORS[2])
+    np.testing.assert_allclose(mixed[1, 0], CLASS_COLORS[2])
+    np.testing.assert_allclose(mixed[1, 1], 0.0)  # unlabeled keeps the image
