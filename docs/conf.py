@@ -24,7 +24,21 @@ extensions = [
 ]
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+# scikit-learn's metadata-routing methods are generated per class and link
+# into scikit-learn's own glossary: leave them out of our API pages.
+_ROUTING = [
+    "set_fit_request",
+    "set_predict_request",
+    "set_predict_proba_request",
+    "set_score_request",
+    "set_transform_request",
+    "set_output",
+]
+autodoc_default_options = {
+    "members": True,
+    "inherited-members": False,
+    "exclude-members": ",".join(_ROUTING),
+}
 numpydoc_show_class_members = False
 templates_path = ["_templates"]
 exclude_patterns = ["_build"]

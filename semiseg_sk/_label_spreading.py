@@ -318,10 +318,10 @@ class SparseLabelSpreading(ClassifierMixin, BaseEstimator):
         Number of spreading iterations run.
 
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+        Names of features seen during ``fit``. Defined only when `X`
         has feature names that are all strings.
 
     n_neighbors_ : int
