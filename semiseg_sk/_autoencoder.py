@@ -21,6 +21,7 @@ from ._torch import (
     torch_threads,
 )
 from .base import RegionFeatureMixin
+from .utils._constraints import N_JOBS
 from .utils._docstring import docstring
 from .utils._image import as_float_image, channels_last
 from .utils.fixes import Interval, StrOptions, _fit_context
@@ -249,11 +250,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         "callbacks": [list, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
-        "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-            None,
-        ],
+        "n_jobs": N_JOBS,
     }
 
     def __init__(

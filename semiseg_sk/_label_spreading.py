@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from .utils._constraints import N_JOBS
 from .utils._docstring import Substitution
 from .utils.fixes import Interval, StrOptions, _fit_context
 
@@ -414,7 +415,7 @@ class SparseLabelSpreading(ClassifierMixin, BaseEstimator):
         "algorithm": [
             StrOptions({"auto", "approximate", "kd_tree", "ball_tree", "brute"})
         ],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS,
         "random_state": ["random_state"],
     }
 

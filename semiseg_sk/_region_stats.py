@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.parallel import Parallel, delayed
 
 from .base import RegionFeatureMixin
+from .utils._constraints import N_JOBS
 from .utils._docstring import docstring
 from .utils._image import as_float_image, channels_last
 from .utils.fixes import Interval, _fit_context
@@ -163,11 +164,7 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
         "num_sigma": [Interval(Integral, 1, None, closed="left"), None],
         "position": ["boolean"],
         "size": ["boolean"],
-        "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-            None,
-        ],
+        "n_jobs": N_JOBS,
     }
 
     def __init__(

@@ -10,6 +10,7 @@ from ._classifier import RegionClassifier, default_region_estimator
 from ._refine import PixelRefiner
 from ._region_stats import RegionStats
 from ._superpixels import _METHODS, Superpixels
+from .utils._constraints import N_JOBS
 from .utils.fixes import HasMethods, Interval, StrOptions, validate_params
 
 __all__ = ["make_segmenter"]
@@ -26,11 +27,7 @@ __all__ = ["make_segmenter"]
         "estimator": [HasMethods(["fit", "predict"]), None],
         "device": [str],
         "random_state": ["random_state"],
-        "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-            None,
-        ],
+        "n_jobs": N_JOBS,
         "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,

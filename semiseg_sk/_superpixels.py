@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._regions import Regions
 from .base import ImageEstimatorMixin
+from .utils._constraints import N_JOBS
 from .utils._docstring import docstring
 from .utils._image import as_float_image
 from .utils.fixes import Interval, StrOptions, _fit_context
@@ -175,11 +176,7 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         "n_segments": [Interval(Integral, 1, None, closed="left")],
         "compactness": [Interval(Real, 0, None, closed="neither"), None],
         "method_params": [dict, None],
-        "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-            None,
-        ],
+        "n_jobs": N_JOBS,
     }
 
     def __init__(
