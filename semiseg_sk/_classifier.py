@@ -143,15 +143,7 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
                     f"{name}[{i}] has no region features; put a feature step such "
                     f"as RegionStats() before RegionClassifier."
                 )
-        if n_features is not None:
-            check_feature_width(X, n_features, name=name, estimator="RegionClassifier")
-        widths = [r.features.shape[1] for r in X]
-        for i, width in enumerate(widths):
-            if width != widths[0]:
-                raise ValueError(
-                    f"{name}[{i}] has {width} region features but {name}[0] has "
-                    f"{widths[0]}; expected the same feature steps for every image."
-                )
+        check_feature_width(X, n_features, name=name, estimator="RegionClassifier")
         features = np.vstack([r.features for r in X])
         if not np.isfinite(features).all():
             bad = next(i for i, r in enumerate(X) if not np.isfinite(r.features).all())
@@ -257,8 +249,7 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.estimator_ = estimator
         if self.refine is not None:
             encoded = [
-                np.where(lab >= 0, np.searchsorted(self.classes_, lab), -1)
-                for lab in y
+                np.where(lab >= 0, np.searchsorted(self.classes_, lab), -1) for lab in y
             ]
             _, per_image = self._region_proba(X)
             self.refine_ = clone(self.refine).fit(X, encoded, per_image)
@@ -329,8 +320,9 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         proba : list of ndarray of shape (H, W, n_classes)
-            Class probabilities of each pixel, in the order of ``classes_``;
-            all pixels of a region share its probabilities.
+            Class probabilities of each pixel, in the order of ``classes_``.
+            Without ``refine`` all pixels of a region share its
+            probabilities; with it they are blended with a pixel classifier's.
         """
         X, per_image = self._region_proba(X)
         if getattr(self, "refine_", None) is not None:

@@ -67,15 +67,7 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
     def _check_fit_input(self, X):
         X = check_regions(X, name="X", estimator=type(self).__name__)
         first = X[0].features
-        n_features = 0 if first is None else first.shape[1]
-        for i, regions in enumerate(X):
-            width = 0 if regions.features is None else regions.features.shape[1]
-            if width != n_features:
-                raise ValueError(
-                    f"X[{i}] has {width} region features but X[0] has "
-                    f"{n_features}; expected the same feature steps for every "
-                    f"image."
-                )
+        n_features = check_feature_width(X, name="X")
         # Attributes are set only once the input is valid, so that a failed
         # fit does not leave an estimator that looks fitted.
         self.n_features_in_ = n_features

@@ -263,17 +263,44 @@ def check_regions(X, *, name="X", n_channels_expected=None, estimator=None):
     return X
 
 
-def check_feature_width(X, n_features, *, name="X", estimator=None):
-    """Check that every Regions carries a feature matrix of the given width."""
-    fitted = "the estimator" if estimator is None else estimator
+def _width(regions):
+    return 0 if regions.features is None else regions.features.shape[1]
+
+
+def check_feature_width(X, n_features=None, *, name="X", estimator=None):
+    """Check that every Regions carries a feature matrix of the same width.
+
+    Parameters
+    ----------
+    X : list of Regions
+        The regions.
+    n_features : int, default=None
+        The width seen at fit; None requires every image to match ``X[0]``.
+    name : str, default="X"
+        Name of the argument, used in error messages.
+    estimator : str, default=None
+        Name of the fitted estimator, used in error messages.
+
+    Returns
+    -------
+    n_features : int
+        The common width.
+    """
+    if n_features is None:
+        expected, source = _width(X[0]), f"{name}[0] has"
+        remedy = "for every image"
+    else:
+        fitted = "the estimator" if estimator is None else estimator
+        expected, source = n_features, f"{fitted} was fitted with"
+        remedy = "at fit and predict time"
     for i, regions in enumerate(X):
-        width = 0 if regions.features is None else regions.features.shape[1]
-        if width != n_features:
+        width = _width(regions)
+        if width != expected:
             raise ValueError(
-                f"{name}[{i}] has {width} region features but {fitted} was "
-                f"fitted with {n_features}; expected the same feature steps at fit "
-                f"and predict time."
+                f"{name}[{i}] has {width} region features but {source} "
+                f"{expected}; expected the same feature steps {remedy}."
             )
+    return expected
 
 
 def unseen_classes(labels, classes):
