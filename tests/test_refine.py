@@ -11,6 +11,7 @@ from semiseg_sk import (
     Superpixels,
     make_segmenter,
 )
+from semiseg_sk._refine import _snap_to_edges
 from semiseg_sk.metrics import mean_iou
 
 
@@ -35,10 +36,13 @@ def _regions(images, n_segments=16):
 
 
 def test_refine_keeps_structures_thinner_than_regions():
+    # Lines thinner than the snapping band need snapping turned off.
     images, labels, truths = _thin_lines()
     X = _regions(images)
     plain = RegionClassifier().fit(X, labels)
-    refined = RegionClassifier(refine=PixelRefiner(random_state=0)).fit(X, labels)
+    refined = RegionClassifier(
+        refine=PixelRefiner(snap_width=0, random_state=0)
+    ).fit(X, labels)
     line_iou = [
         mean_iou(truths, clf.predict(X), per_class=True)[1] for clf in (plain, refined)
     ]
@@ -64,7 +68,7 @@ def test_weight_one_is_the_region_classifier(tiny_data, blend):
     X = _regions(images, n_segments=30)
     plain = RegionClassifier().fit(X, labels)
     refined = RegionClassifier(
-        refine=PixelRefiner(weight=1.0, blend=blend, random_state=0)
+        refine=PixelRefiner(weight=1.0, blend=blend, snap_width=0, random_state=0)
     ).fit(X, labels)
     for a, b in zip(plain.predict(X), refined.predict(X)):
         np.testing.assert_array_equal(a, b)
@@ -108,3 +112,59 @@ def test_make_segmenter_refine_param_and_determinism(tiny_data):
         np.testing.assert_array_equal(ma, mb)
     seg.set_params(regionclassifier__refine__weight=0.2)
     assert seg.named_steps["regionclassifier"].refine.weight == 0.2
+
+
+def _step_image(edge=20, size=40):
+    image = np.zeros((size, size))
+    image[:, edge:] = 1.0
+    return image
+
+
+def test_snapping_moves_boundaries_onto_image_edges():
+    image = _step_image(edge=20)
+    proba = np.zeros((40, 40, 2))
+    proba[:, :22, 0] = 0.6  # class boundary two pixels right of the edge
+    proba[:, 22:, 1] = 0.6
+    proba[..., 0] += np.where(proba[..., 0] == 0, 0.4, 0.0)
+    proba[..., 1] += np.where(proba[..., 1] == 0, 0.4, 0.0)
+    snapped = _snap_to_edges(image, proba, width=3, sigma=1.0)
+    assert snapped is not proba
+    np.testing.assert_array_equal(snapped.argmax(-1), (image > 0.5).astype(int))
+    # Probabilities are copied from the pixel whose basin each pixel joins.
+    assert set(np.unique(snapped)) <= set(np.unique(proba))
+    np.testing.assert_allclose(snapped.sum(-1), 1.0)
+
+
+def test_snapping_removes_specks_narrower_than_the_band():
+    image = np.full((30, 30), 0.5)
+    proba = np.zeros((30, 30, 2))
+    proba[..., 0] = 1.0
+    proba[14:16, 14:16] = [0.2, 0.8]  # a 2x2 speck of class 1
+    snapped = _snap_to_edges(image, proba, width=2, sigma=1.0)
+    assert (snapped.argmax(-1) == 0).all()
+    assert _snap_to_edges(image, proba, width=0, sigma=1.0) is proba
+
+
+@pytest.mark.parametrize("n_classes", [1, 2])
+def test_snapping_without_boundaries_or_markers_keeps_proba(n_classes):
+    image = np.random.RandomState(0).rand(6, 6)
+    proba = np.zeros((6, 6, n_classes))
+    proba[..., 0] = 1.0
+    if n_classes == 2:
+        proba[:, 3:] = [0.0, 1.0]  # every pixel is within 3 of the boundary
+    assert _snap_to_edges(image, proba, width=3, sigma=1.0) is proba
+
+
+def test_snapping_rgb_image_and_predict_agree_with_proba(tiny_data):
+    images, labels, _ = tiny_data
+    X = _regions(images)
+    clf = RegionClassifier(refine=PixelRefiner(random_state=0)).fit(X, labels)
+    proba = clf.predict_proba(X)
+    for mask, p in zip(clf.predict(X), proba):
+        np.testing.assert_array_equal(mask, clf.classes_[p.argmax(-1)])
+    rgb = np.stack([_step_image(), _step_image(18), _step_image(22)], axis=-1)
+    p = np.zeros((40, 40, 2))
+    p[:, :25] = [0.9, 0.1]
+    p[:, 25:] = [0.1, 0.9]
+    snapped = _snap_to_edges(rgb, p, width=6, sigma=1.0)
+    assert 18 <= (snapped.argmax(-1)[0] == 0).sum() <= 22
