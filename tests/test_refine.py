@@ -40,9 +40,9 @@ def test_refine_keeps_structures_thinner_than_regions():
     images, labels, truths = _thin_lines()
     X = _regions(images)
     plain = RegionClassifier().fit(X, labels)
-    refined = RegionClassifier(
-        refine=PixelRefiner(snap_width=0, random_state=0)
-    ).fit(X, labels)
+    refined = RegionClassifier(refine=PixelRefiner(snap_width=0, random_state=0)).fit(
+        X, labels
+    )
     line_iou = [
         mean_iou(truths, clf.predict(X), per_class=True)[1] for clf in (plain, refined)
     ]
