@@ -108,9 +108,12 @@ class PixelRefiner(BaseEstimator):
     Parameters
     ----------
     estimator : classifier, default=None
-        Pixel classifier with ``predict_proba``. None uses scikit-image's
-        trainable-segmentation default, ``RandomForestClassifier(
-        n_estimators=100, n_jobs=-1)``, seeded from ``random_state``.
+        Pixel classifier with ``predict_proba``. None uses
+        ``RandomForestClassifier(n_estimators=50, n_jobs=-1)`` seeded from
+        ``random_state``: half the trees of scikit-image's trainable
+        segmentation, as accurate after blending and snapping on the
+        benchmark's tuning seeds (0.714 vs 0.717 mean mIoU) and a quarter
+        faster.
     threshold : float, default=0.6
         A pixel whose region's largest class probability is at least this
         becomes a candidate pseudo-labeled training pixel (if it is not
@@ -260,7 +263,7 @@ class PixelRefiner(BaseEstimator):
         def new_estimator():
             if self.estimator is None:
                 return RandomForestClassifier(
-                    n_estimators=100,
+                    n_estimators=50,
                     n_jobs=-1,
                     random_state=rng.randint(np.iinfo(np.int32).max),
                 )
