@@ -1,6 +1,7 @@
 """Sphinx configuration of the semiseg_sk documentation."""
 
 import os
+import re
 import sys
 from datetime import date
 
@@ -53,3 +54,17 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "reference_url": {"semiseg_sk": None},
 }
+
+
+def _unlink_sklearn_refs(app, what, name, obj, options, lines):
+    """Inherited scikit-learn docstrings cite labels of scikit-learn's own docs
+    (``:ref:`accuracy <accuracy_score>```), which an offline build cannot
+    resolve: keep their text, drop the link."""
+    if not getattr(obj, "__module__", "").startswith("sklearn"):
+        return
+    for i, line in enumerate(lines):
+        lines[i] = re.sub(r":ref:`([^<`]+?)\s*<[^>`]+>`", r"\1", line)
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _unlink_sklearn_refs)
