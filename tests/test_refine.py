@@ -168,3 +168,15 @@ def test_snapping_rgb_image_and_predict_agree_with_proba(tiny_data):
     p[:, 25:] = [0.1, 0.9]
     snapped = _snap_to_edges(rgb, p, width=6, sigma=1.0)
     assert 18 <= (snapped.argmax(-1)[0] == 0).sum() <= 22
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"snap_width": -1}, {"snap_sigma": 0}, {"weight": 1.5}, {"threshold": -0.1}],
+)
+def test_bad_parameters_name_the_parameter(tiny_data, params):
+    images, labels, _ = tiny_data
+    X = _regions(images)
+    clf = RegionClassifier(refine=PixelRefiner(**params))
+    with pytest.raises(ValueError, match=list(params)[0]):
+        clf.fit(X, labels)
