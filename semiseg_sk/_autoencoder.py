@@ -123,6 +123,11 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         Step size of the optimiser.
     max_epochs : int, default=10
         Largest number of passes over the training patches.
+    patches_per_epoch : int, default=None
+        Training patches each epoch draws at random, anew every epoch, from
+        the patches of all regions; None trains on every patch at every
+        epoch. Bounds the cost of an epoch however many images are given,
+        while every region is still encoded by ``transform``.
     batch_size : int, default=256
         Patches per gradient step.
     width : int, default=16
@@ -240,6 +245,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         "optimizer": [StrOptions({"adam", "sgd"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "patches_per_epoch": [Interval(Integral, 1, None, closed="left"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "width": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
@@ -268,6 +274,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         optimizer="adam",
         learning_rate=1e-3,
         max_epochs=10,
+        patches_per_epoch=None,
         batch_size=256,
         width=16,
         validation_fraction=0.1,
@@ -292,6 +299,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.max_epochs = max_epochs
+        self.patches_per_epoch = patches_per_epoch
         self.batch_size = batch_size
         self.width = width
         self.validation_fraction = validation_fraction
@@ -329,11 +337,13 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
     def _raw_patches(self, X, seeds=None):
         """Patches (n, C * n_scales, P, P), inside masks of the same shape, counts.
 
-        ``seeds`` (one int per image) turns on random crops (``jitter``).
+        ``seeds`` (one int per image) turns on random crops (``jitter``). The
+        inside masks are None unless ``mask=True`` needs them.
         """
         jitter = self.jitter if seeds is not None else 0.0
         side = self.patch_size if self.mode == "image" else None
         contexts = self._contexts()
+        need_inside = self._use_mask()
 
         def one(regions, seed):
             rng = None if seed is None else np.random.RandomState(seed)
@@ -345,11 +355,14 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
                     side=side,
                     jitter=jitter,
                     rng=rng,
+                    return_inside=need_inside,
                 )
                 for c in contexts
             ]
-            n_ch = parts[0][0].shape[1]
             patches = np.concatenate([p for p, _ in parts], axis=1)
+            if not need_inside:
+                return patches, None
+            n_ch = parts[0][0].shape[1]
             inside = np.concatenate(
                 [np.repeat(m[:, None], n_ch, axis=1) for _, m in parts], axis=1
             )
@@ -361,7 +374,9 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
             delayed(one)(r, s) for r, s in zip(X, seeds)
         )
         patches = np.concatenate([p for p, _ in per_image])
-        inside = np.concatenate([m for _, m in per_image])
+        inside = None
+        if need_inside:
+            inside = np.concatenate([m for _, m in per_image])
         return patches, inside, [len(p) for p, _ in per_image]
 
     def _use_mask(self):
@@ -430,6 +445,34 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         self : AutoencoderFeatures
             The fitted step.
         """
+        self._fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Train on all regions of all images, then append their codes.
+
+        The same as ``fit(X).transform(X)``, with each region's patch cut
+        out of its image once.
+
+        Parameters
+        ----------
+        {regions}
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        regions : list of Regions
+            New Regions whose features end with the ``latent_dim`` codes.
+        """
+        X, inputs, counts = self._fit(X)
+        if self.mode == "image":
+            return self.transform(X)
+        return self._append_codes(X, inputs, counts)
+
+    def _fit(self, X):
+        """Fit; return the checked X, its network inputs and patch counts."""
         self._check_params()
         torch = import_torch()
         continuing = self.warm_start and hasattr(self, "module_")
@@ -448,7 +491,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         seed = torch_seed(rng)
         generator = torch.Generator().manual_seed(seed)
 
-        patches, inside, _ = self._raw_patches(X)
+        patches, inside, counts = self._raw_patches(X)
         if not continuing:
             self._fit_scale_params(patches)
         inputs, _ = self._scale(patches, inside)
@@ -473,7 +516,8 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
             # Random crops around every region, new at each epoch.
             seeds = rng.randint(np.iinfo(np.int32).max, size=len(X))
             p, m, _ = self._raw_patches(X, seeds=seeds)
-            return as_tensor(self._scale(p[train_idx], m[train_idx])[0])
+            inside = None if m is None else m[train_idx]
+            return as_tensor(self._scale(p[train_idx], inside)[0])
 
         if not continuing:
             self.n_inputs_ = n_inputs
@@ -489,7 +533,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
             )
         self._block_names = [f"autoencoder{i}" for i in range(self.latent_dim)]
         self.n_features_out_ = self.latent_dim
-        return self
+        return X, inputs, counts
 
     def _build(self):
         return build_autoencoder(
@@ -535,7 +579,8 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
             module.train()
             total = 0.0
             perm = torch.randperm(len(data), generator=generator)
-            for start in range(0, len(data), self.batch_size):
+            perm = perm[: self.patches_per_epoch]
+            for start in range(0, len(perm), self.batch_size):
                 clean = data[perm[start : start + self.batch_size]]
                 noisy = clean
                 if self.noise:
@@ -548,7 +593,7 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
                 batch_loss.backward()
                 opt.step()
                 total += batch_loss.item() * len(clean)
-            train_loss = total / len(data)
+            train_loss = total / len(perm)
             if not np.isfinite(train_loss):
                 raise ValueError(
                     f"AutoencoderFeatures training diverged at epoch "
@@ -662,10 +707,13 @@ class AutoencoderFeatures(RegionFeatureMixin, BaseEstimator):
         self.module_.eval()
         if self.mode == "image":
             blocks = [self._encode_image(r) for r in X]
-        else:
-            inputs, counts, _ = self._network_inputs(X)
-            codes = self._run("encode", inputs).astype(np.float64)
-            blocks = np.split(codes, np.cumsum(counts)[:-1])
+            return [self._append_block(r, c) for r, c in zip(X, blocks)]
+        inputs, counts, _ = self._network_inputs(X)
+        return self._append_codes(X, inputs, counts)
+
+    def _append_codes(self, X, inputs, counts):
+        codes = self._run("encode", inputs).astype(np.float64)
+        blocks = np.split(codes, np.cumsum(counts)[:-1])
         return [self._append_block(r, c) for r, c in zip(X, blocks)]
 
     def reconstruct(self, X):

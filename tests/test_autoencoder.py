@@ -80,6 +80,10 @@ def test_options(tiny_regions, params, n_inputs):
     patches, recon = ae.reconstruct(tiny_regions[:1])
     assert patches[0].shape == recon[0].shape
     assert patches[0].shape[-1] == n_inputs
+    # fit_transform cuts the patches once but gives what fit + transform give.
+    again = _ae(**params).fit_transform(tiny_regions)
+    for a, b in zip(again, out):
+        np.testing.assert_array_equal(a.features, b.features)
 
 
 def test_mask_blanks_outside_pixels(tiny_regions):
@@ -112,6 +116,27 @@ def test_early_stopping_and_validation(tiny_regions):
     with pytest.warns(UserWarning, match="validation_fraction=0.999"):
         ae = _ae(validation_fraction=0.999).fit(tiny_regions)
     assert all(h["valid_loss"] is None for h in ae.history_)
+
+
+def test_patches_per_epoch_bounds_training_patches(tiny_regions):
+    n_regions = sum(r.n_regions for r in tiny_regions)
+    ae = _ae(warm_start=True, validation_fraction=0.0).fit(tiny_regions)
+    seen = []
+
+    def count(module, inputs, output):
+        if module.training:
+            seen.append(len(inputs[0]))
+
+    ae.module_["encoder"].register_forward_hook(count)
+    ae.set_params(patches_per_epoch=5, batch_size=2).fit(tiny_regions)
+    assert seen == [2, 2, 1] * ae.max_epochs
+    seen.clear()
+    ae.set_params(patches_per_epoch=10 * n_regions, batch_size=n_regions)
+    ae.fit(tiny_regions)
+    assert seen == [n_regions] * ae.max_epochs
+    # Every region still gets a code.
+    out = ae.transform(tiny_regions)
+    assert [len(r.features) for r in out] == [r.n_regions for r in tiny_regions]
 
 
 def test_warm_start_and_callbacks(tiny_regions):
@@ -149,6 +174,8 @@ def test_invalid_parameters(tiny_regions):
         _ae(context=()).fit(tiny_regions)
     with pytest.raises(ValueError):
         _ae(mode="pixels").fit(tiny_regions)
+    with pytest.raises(ValueError, match="patches_per_epoch"):
+        _ae(patches_per_epoch=0).fit(tiny_regions)
     with pytest.raises(NotFittedError):
         _ae().transform(tiny_regions)
 

@@ -62,3 +62,11 @@ def test_region_patches_jitter():
     c, _ = region_patches(regions, 8, context=3.0)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+def test_region_patches_without_inside_gives_the_same_patches():
+    regions = _two_halves()
+    patches, inside = region_patches(regions, 8, context=2.0)
+    again, none = region_patches(regions, 8, context=2.0, return_inside=False)
+    assert none is None and inside is not None
+    np.testing.assert_array_equal(again, patches)
