@@ -175,6 +175,11 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : RegionClassifier
             The fitted step.
         """
+        self._fit(X, y)
+        return self
+
+    def _fit(self, X, y, predict=False):
+        """Fit; with ``predict``, return the pixel probabilities of ``X``."""
         X = check_regions(X, name="X", estimator="RegionClassifier")
         y = check_labels(y, [r.shape for r in X], name="y", require_labeled=True)
         features = self._features(X)
@@ -224,7 +229,7 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
             self._only_class = int(region_classes[0])
             self.estimator_ = None
-            return self
+            return self.predict_proba(X) if predict else None
 
         estimator = clone(
             default_region_estimator() if self.estimator is None else self.estimator
@@ -252,8 +257,13 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
                 np.where(lab >= 0, np.searchsorted(self.classes_, lab), -1) for lab in y
             ]
             _, per_image = self._region_proba(X)
-            self.refine_ = clone(self.refine).fit(X, encoded, per_image)
-        return self
+            refiner = clone(self.refine)
+            if predict and hasattr(refiner, "fit_predict_proba"):
+                # One pass over the pixel features of the training images.
+                self.refine_ = refiner
+                return refiner.fit_predict_proba(X, encoded, per_image)
+            self.refine_ = refiner.fit(X, encoded, per_image)
+        return self.predict_proba(X) if predict else None
 
     @staticmethod
     def _adjacency_params(estimator, X):
@@ -347,6 +357,31 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
             proba = self.refine_.predict_proba(X, per_image)
             return [self.classes_[p.argmax(axis=-1)] for p in proba]
         return [r.paint(self.classes_[p.argmax(axis=1)]) for r, p in zip(X, per_image)]
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit_predict(self, X, y):
+        """Fit, then label every pixel of the training images themselves.
+
+        The transductive use: segment the images that were scribbled on (and
+        the unlabeled ones fitted with them). Through a Pipeline,
+        ``pipeline.fit_predict(images, labels)`` computes every image's
+        regions and features once, where ``fit`` followed by ``predict`` on
+        the same images computes them twice.
+
+        Parameters
+        ----------
+        X : list of Regions
+            Regions with features, one per image.
+        y : list of ndarray of shape (H, W) of int
+            Per-pixel labels; -1 marks unlabeled pixels.
+
+        Returns
+        -------
+        masks : list of ndarray of shape (H, W)
+            The predicted class of each pixel of each image of ``X``.
+        """
+        proba = self._fit(X, y, predict=True)
+        return [self.classes_[p.argmax(axis=-1)] for p in proba]
 
     def score(self, X, y, sample_weight=None):
         """Mean intersection over union of the predictions.

@@ -34,6 +34,16 @@ from .utils.fixes import HasMethods, Interval, StrOptions, _fit_context
 
 __all__ = ["PixelRefiner"]
 
+# fit_predict_proba keeps the pixel features computed at fit for the
+# prediction of the same images, up to this many bytes in all.
+_MAX_KEPT_FEATURE_BYTES = 512 * 2**20
+# The default forests: the one that checks pseudo-labels against the
+# scribbles, and the pixel classifier itself.
+_AGREE_TREES = 20
+_TREES = 30
+# The pixel classifier predicts images in batches of about this many pixels.
+_PREDICT_BATCH_PIXELS = 2**20
+
 
 def _pixel_features(image, sigma_min, sigma_max):
     """(H * W, n_features) float32 multiscale filter features of one image."""
@@ -90,12 +100,16 @@ def _snap_to_edges(image, proba, width, sigma):
     band = ndi.distance_transform_edt(~boundaries) <= width
     if band.all():
         return proba  # no pixel is far enough from a boundary to be a marker
-    # Marker i + 1 is flat pixel i; the watershed fills the band from them.
-    markers = np.arange(1, band.size + 1, dtype=np.intp).reshape(band.shape)
-    markers[band] = 0
-    source = watershed(_edge_magnitude(image, sigma), markers) - 1
+    # Marker i + 1 is flat pixel i. Only the pixels just outside the band can
+    # flood it, so the watershed runs on the band and that rim alone.
+    rim = ndi.binary_dilation(band) & ~band
+    markers = np.zeros(band.shape, dtype=np.intp)
+    markers[rim] = np.flatnonzero(rim) + 1
+    source = watershed(_edge_magnitude(image, sigma), markers, mask=band | rim) - 1
     flat = proba.reshape(-1, proba.shape[-1])
-    return flat[source.ravel()].reshape(proba.shape)
+    out = proba.copy()
+    out[band] = flat[source[band]]
+    return out
 
 
 class PixelRefiner(BaseEstimator):
@@ -209,8 +223,20 @@ class PixelRefiner(BaseEstimator):
         self.snap_sigma = snap_sigma
         self.random_state = random_state
 
-    def _features(self, regions):
-        return _pixel_features(regions.image, self.sigma_min, self.sigma_max)
+    def _features(self, X, i, kept=None):
+        """Pixel features of image ``X[i]``, from ``kept`` when it has them.
+
+        ``kept`` (a dict, or None) collects the stacks computed here while
+        they fit in ``_MAX_KEPT_FEATURE_BYTES``.
+        """
+        if kept is not None and i in kept:
+            return kept[i]
+        stack = _pixel_features(X[i].image, self.sigma_min, self.sigma_max)
+        if kept is not None:
+            used = sum(a.nbytes for a in kept.values())
+            if used + stack.nbytes <= _MAX_KEPT_FEATURE_BYTES:
+                kept[i] = stack
+        return stack
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, region_proba):
@@ -229,6 +255,32 @@ class PixelRefiner(BaseEstimator):
         -------
         self : PixelRefiner
         """
+        return self._fit(X, y, region_proba)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_predict_proba(self, X, y, region_proba):
+        """Fit, then refine the probabilities of the training images.
+
+        The same as ``fit(X, y, region_proba).predict_proba(X,
+        region_proba)``, with the pixel features of each image computed once
+        (while they fit in 512 MB).
+
+        Parameters
+        ----------
+        X : list of Regions
+        y : list of ndarray of shape (H, W) of int
+            Encoded pixel labels ``0 .. n_classes - 1``, -1 for unlabeled.
+        region_proba : list of ndarray of shape (n_regions, n_classes)
+
+        Returns
+        -------
+        proba : list of ndarray of shape (H, W, n_classes)
+        """
+        kept = {}
+        self._fit(X, y, region_proba, kept)
+        return self._predict_proba(X, region_proba, kept)
+
+    def _fit(self, X, y, region_proba, kept=None):
         rng = check_random_state(self.random_state)
         n_classes = region_proba[0].shape[1]
         scribbled, pseudo = [], []  # (image index, flat pixel index, class)
@@ -265,16 +317,16 @@ class PixelRefiner(BaseEstimator):
             out = None
             for i in np.unique(img_all):
                 rows = np.flatnonzero(img_all == i)
-                stack = self._features(X[i])
+                stack = self._features(X, i, kept)
                 if out is None:
                     out = np.empty((img_all.size, stack.shape[1]), dtype=np.float32)
                 out[rows] = stack[pix_all[rows]]
             return out[: img_s.size], out[img_s.size :]
 
-        def new_estimator():
+        def new_estimator(n_estimators=_TREES):
             if self.estimator is None:
                 return RandomForestClassifier(
-                    n_estimators=50,
+                    n_estimators=n_estimators,
                     n_jobs=-1,
                     random_state=rng.randint(np.iinfo(np.int32).max),
                 )
@@ -284,7 +336,7 @@ class PixelRefiner(BaseEstimator):
         if self.agree and cls_p.size:
             # Keep the pseudo-labels a classifier of the scribbles agrees with:
             # a region that label spreading got wrong rarely passes both.
-            first = new_estimator().fit(features_s, cls_s)
+            first = new_estimator(_AGREE_TREES).fit(features_s, cls_s)
             agree = first.classes_[first.predict_proba(features_p).argmax(axis=1)]
             ok = np.flatnonzero(agree == cls_p)
             keep = []
@@ -316,14 +368,37 @@ class PixelRefiner(BaseEstimator):
         proba : list of ndarray of shape (H, W, n_classes)
         """
         check_is_fitted(self)
+        return self._predict_proba(X, region_proba)
+
+    def _pixel_proba(self, X, kept=None):
+        """Yield the pixel classifier's (n_pixels, n_classes) proba per image.
+
+        Images are predicted in batches of about ``_PREDICT_BATCH_PIXELS``
+        pixels: one call per batch costs less than one per small image.
+        """
+        batch, n_pixels = [], 0
+        for i, regions in enumerate(X):
+            batch.append(i)
+            n_pixels += regions.segments.size
+            if n_pixels < _PREDICT_BATCH_PIXELS and i + 1 < len(X):
+                continue
+            stacks = [self._features(X, j, kept) for j in batch]
+            proba = self.estimator_.predict_proba(np.concatenate(stacks))
+            del stacks
+            bounds = np.cumsum([0] + [X[j].segments.size for j in batch])
+            for lo, hi in zip(bounds[:-1], bounds[1:]):
+                full = np.zeros((hi - lo, self.n_classes_))
+                full[:, self.estimator_.classes_] = proba[lo:hi]
+                yield full
+            batch, n_pixels = [], 0
+
+    def _predict_proba(self, X, region_proba, kept=None):
         out = []
+        pixel_proba = self._pixel_proba(X, kept) if self.weight < 1 else None
         for regions, proba in zip(X, region_proba):
             painted = regions.paint(proba).reshape(-1, self.n_classes_)
-            if self.weight < 1:
-                pixel = np.zeros_like(painted)
-                pixel[:, self.estimator_.classes_] = self.estimator_.predict_proba(
-                    self._features(regions)
-                )
+            if pixel_proba is not None:
+                pixel = next(pixel_proba)
                 if self.blend == "linear":
                     painted = self.weight * painted + (1 - self.weight) * pixel
                 else:

@@ -180,3 +180,44 @@ def test_bad_parameters_name_the_parameter(tiny_data, params):
     clf = RegionClassifier(refine=PixelRefiner(**params))
     with pytest.raises(ValueError, match=list(params)[0]):
         clf.fit(X, labels)
+
+
+@pytest.mark.parametrize("kept_bytes", [0, 512 * 2**20])
+def test_fit_predict_proba_equals_fit_then_predict_proba(
+    tiny_data, monkeypatch, kept_bytes
+):
+    # Keeping the training images' pixel features (or not, once over the
+    # memory bound) changes the time, never the result.
+    import semiseg_sk._refine as refine_module
+
+    monkeypatch.setattr(refine_module, "_MAX_KEPT_FEATURE_BYTES", kept_bytes)
+    images, labels, _ = tiny_data
+    X = _regions(images, n_segments=30)
+    clf = RegionClassifier().fit(X, labels)
+    _, region_proba = clf._region_proba(X)
+    encoded = [np.where(lab >= 0, lab, -1) for lab in labels]
+    expected = (
+        PixelRefiner(random_state=0)
+        .fit(X, encoded, region_proba)
+        .predict_proba(X, region_proba)
+    )
+    got = PixelRefiner(random_state=0).fit_predict_proba(X, encoded, region_proba)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+    masks = RegionClassifier(refine=PixelRefiner(random_state=0)).fit_predict(X, labels)
+    for mask, p in zip(masks, expected):
+        np.testing.assert_array_equal(mask, clf.classes_[p.argmax(axis=-1)])
+
+
+def test_predictions_do_not_depend_on_the_prediction_batches(tiny_data, monkeypatch):
+    # The pixel classifier predicts several images per call; one image per
+    # call gives the same probabilities.
+    import semiseg_sk._refine as refine_module
+
+    images, labels, _ = tiny_data
+    X = _regions(images, n_segments=30)
+    clf = RegionClassifier(refine=PixelRefiner(random_state=0)).fit(X, labels)
+    batched = clf.predict_proba(X)
+    monkeypatch.setattr(refine_module, "_PREDICT_BATCH_PIXELS", 1)
+    for a, b in zip(clf.predict_proba(X), batched):
+        np.testing.assert_allclose(a, b, atol=1e-12)

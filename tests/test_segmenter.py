@@ -57,6 +57,17 @@ def test_same_random_state_same_masks(tiny_data, fast_segmenter):
         np.testing.assert_array_equal(ma, mb)
 
 
+def test_pipeline_fit_predict_equals_fit_then_predict(tiny_data, fast_segmenter):
+    # The transductive call computes regions and features once; the masks
+    # are those of fit followed by predict on the same images.
+    images, labels, _ = tiny_data
+    expected = fast_segmenter().fit(images, labels).predict(images)
+    masks = fast_segmenter().fit_predict(images, labels)
+    assert len(masks) == len(expected)
+    for got, want in zip(masks, expected):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_clone_and_params():
     seg = make_segmenter(autoencoder=True, random_state=0)
     params = seg.get_params()
