@@ -29,7 +29,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .utils._image import as_float_image
+from .utils._image import as_feature_image, as_float_image
 from .utils.fixes import HasMethods, Interval, StrOptions, _fit_context
 
 __all__ = ["PixelRefiner"]
@@ -45,9 +45,9 @@ _TREES = 30
 _PREDICT_BATCH_PIXELS = 2**20
 
 
-def _pixel_features(image, sigma_min, sigma_max):
+def _pixel_features(image, sigma_min, sigma_max, convert2lab):
     """(H * W, n_features) float32 multiscale filter features of one image."""
-    image = as_float_image(image)
+    image = as_feature_image(image, convert2lab)
     feats = multiscale_basic_features(
         image,
         sigma_min=sigma_min,
@@ -123,11 +123,12 @@ class PixelRefiner(BaseEstimator):
     ----------
     estimator : classifier, default=None
         Pixel classifier with ``predict_proba``. None uses
-        ``RandomForestClassifier(n_estimators=50, n_jobs=-1)`` seeded from
-        ``random_state``: half the trees of scikit-image's trainable
-        segmentation, as accurate after blending and snapping on the
-        benchmark's tuning seeds (0.714 vs 0.717 mean mIoU) and a quarter
-        faster.
+        ``RandomForestClassifier(n_estimators=30, n_jobs=-1)`` seeded from
+        ``random_state`` (and a 20-tree forest for the ``agree`` check):
+        fewer trees than scikit-image's trainable segmentation (100), as
+        accurate after blending and snapping on the benchmark's tuning seeds
+        (``benchmarks/RESULTS.md``) and faster. A given estimator is cloned
+        for both.
     threshold : float, default=0.6
         A pixel whose region's largest class probability is at least this
         becomes a candidate pseudo-labeled training pixel (if it is not
@@ -150,6 +151,10 @@ class PixelRefiner(BaseEstimator):
         (:func:`skimage.feature.multiscale_basic_features`).
     sigma_max : float, default=16.0
         Largest Gaussian scale of the pixel features.
+    convert2lab : bool, default=True
+        Compute the pixel features of 3-channel (RGB) images in CIE Lab, each
+        channel scaled to about [0, 1], as :class:`RegionStats` does; other
+        images are not affected.
     snap_width : float, default=3
         Pixels closer than this to a class boundary of the blended
         probabilities are re-assigned by a watershed on the image gradient
@@ -191,6 +196,7 @@ class PixelRefiner(BaseEstimator):
         "blend": [StrOptions({"linear", "geometric"})],
         "sigma_min": [Interval(Real, 0, None, closed="neither")],
         "sigma_max": [Interval(Real, 0, None, closed="neither")],
+        "convert2lab": ["boolean"],
         "snap_width": [Interval(Real, 0, None, closed="left")],
         "snap_sigma": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
@@ -207,6 +213,7 @@ class PixelRefiner(BaseEstimator):
         blend="linear",
         sigma_min=0.5,
         sigma_max=16.0,
+        convert2lab=True,
         snap_width=3,
         snap_sigma=2.0,
         random_state=None,
@@ -219,6 +226,7 @@ class PixelRefiner(BaseEstimator):
         self.blend = blend
         self.sigma_min = sigma_min
         self.sigma_max = sigma_max
+        self.convert2lab = convert2lab
         self.snap_width = snap_width
         self.snap_sigma = snap_sigma
         self.random_state = random_state
@@ -231,7 +239,9 @@ class PixelRefiner(BaseEstimator):
         """
         if kept is not None and i in kept:
             return kept[i]
-        stack = _pixel_features(X[i].image, self.sigma_min, self.sigma_max)
+        stack = _pixel_features(
+            X[i].image, self.sigma_min, self.sigma_max, self.convert2lab
+        )
         if kept is not None:
             used = sum(a.nbytes for a in kept.values())
             if used + stack.nbytes <= _MAX_KEPT_FEATURE_BYTES:

@@ -12,7 +12,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from .base import RegionFeatureMixin
 from .utils._constraints import N_JOBS
 from .utils._docstring import docstring
-from .utils._image import as_float_image, channels_last
+from .utils._image import as_feature_image, channels_last
 from .utils.fixes import Interval, _fit_context
 
 __all__ = ["RegionStats"]
@@ -26,7 +26,7 @@ def _sigmas(sigma_min, sigma_max, num_sigma):
 
 def _stats_block(regions, params):
     """Feature block of one Regions; a pure function so joblib can run it."""
-    image = channels_last(as_float_image(regions.image))
+    image = channels_last(as_feature_image(regions.image, params["convert2lab"]))
     n_ch = image.shape[2]
     blocks = []
     if params["intensity"]:
@@ -75,7 +75,10 @@ def _check_magnitude(X):
 
 def _block_names(n_ch, params):
     names = []
-    ch = [f"ch{c}" for c in range(n_ch)]
+    if params["convert2lab"] and n_ch == 3:
+        ch = ["L", "a", "b"]
+    else:
+        ch = [f"ch{c}" for c in range(n_ch)]
     if params["intensity"]:
         names += [f"{c}_mean" for c in ch] + [f"{c}_std" for c in ch]
         if params["quantiles"]:
@@ -129,6 +132,12 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
         again); misleading when they do not.
     size : bool, default=True
         Add the region's area as a fraction of the image.
+    convert2lab : bool, default=True
+        Compute the statistics of 3-channel (RGB) images in CIE Lab, each
+        channel scaled to about [0, 1], so that brightness and colour vary
+        along separate features (feature names ``L_...``, ``a_...``,
+        ``b_...``); better on the benchmark's photograph
+        (``benchmarks/RESULTS.md``). Other images are not affected.
     {n_jobs}
 
     Attributes
@@ -164,6 +173,7 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
         "num_sigma": [Interval(Integral, 1, None, closed="left"), None],
         "position": ["boolean"],
         "size": ["boolean"],
+        "convert2lab": ["boolean"],
         "n_jobs": N_JOBS,
     }
 
@@ -178,6 +188,7 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
         num_sigma=None,
         position=False,
         size=True,
+        convert2lab=True,
         n_jobs=None,
     ):
         self.intensity = intensity
@@ -188,6 +199,7 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
         self.num_sigma = num_sigma
         self.position = position
         self.size = size
+        self.convert2lab = convert2lab
         self.n_jobs = n_jobs
 
     def _params(self):
@@ -200,6 +212,7 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
             "num_sigma": self.num_sigma,
             "position": self.position,
             "size": self.size,
+            "convert2lab": self.convert2lab,
         }
 
     @_fit_context(prefer_skip_nested_validation=True)

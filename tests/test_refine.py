@@ -221,3 +221,25 @@ def test_predictions_do_not_depend_on_the_prediction_batches(tiny_data, monkeypa
     monkeypatch.setattr(refine_module, "_PREDICT_BATCH_PIXELS", 1)
     for a, b in zip(clf.predict_proba(X), batched):
         np.testing.assert_allclose(a, b, atol=1e-12)
+
+
+def test_pixel_features_of_colour_images_in_lab():
+    from skimage.color import rgb2lab
+
+    from semiseg_sk._refine import _pixel_features
+
+    rng = np.random.RandomState(0)
+    ramp = np.linspace(0, 1, 24)
+    rgb = np.stack(np.broadcast_arrays(ramp[:, None], ramp[None, :], 0.5), axis=-1)
+    lab = _pixel_features(rgb, 1.0, 1.0, True)
+    # The first feature of each channel is its (slightly) smoothed intensity:
+    # lightness L / 100 for the first channel.
+    n_per_channel = lab.shape[1] // 3
+    smooth_l = lab[:, 0].reshape(24, 24)
+    assert np.corrcoef(smooth_l.ravel(), rgb2lab(rgb)[..., 0].ravel() / 100)[0, 1] > 0.9
+    assert not np.allclose(lab, _pixel_features(rgb, 1.0, 1.0, False))
+    assert lab.shape[1] == 3 * n_per_channel
+    grey = rng.rand(24, 24)
+    np.testing.assert_array_equal(
+        _pixel_features(grey, 1.0, 1.0, True), _pixel_features(grey, 1.0, 1.0, False)
+    )

@@ -39,6 +39,33 @@ def test_intensity_stats_are_exact():
     assert out.features[1, names.index("ch0_std")] == 0.0
 
 
+def test_colour_images_are_described_in_lab():
+    # Pure red and pure grey regions of the same lightness differ in a*, the
+    # red-green axis, and not in L; in RGB every channel differs.
+    from skimage.color import lab2rgb
+
+    red = lab2rgb(np.array([[[50.0, 60.0, 40.0]]]))[0, 0]
+    grey = lab2rgb(np.array([[[50.0, 0.0, 0.0]]]))[0, 0]
+    image = np.concatenate([np.tile(red, (4, 2, 1)), np.tile(grey, (4, 2, 1))], axis=1)
+    segments = np.repeat([[0, 0, 1, 1]], 4, axis=0)
+    r = Regions(image, segments)
+    stats = RegionStats(filters=False, size=False, quantiles=())
+    (out,) = stats.fit_transform([r])
+    f = {n: out.features[:, i] for i, n in enumerate(stats.get_feature_names_out())}
+    assert set(f) == {"L_mean", "a_mean", "b_mean", "L_std", "a_std", "b_std"}
+    np.testing.assert_allclose(f["L_mean"], [0.5, 0.5], atol=1e-3)
+    np.testing.assert_allclose(f["a_mean"], [(60 + 128) / 255, 128 / 255], atol=1e-3)
+    rgb = RegionStats(filters=False, size=False, quantiles=(), convert2lab=False)
+    (out,) = rgb.fit_transform([r])
+    assert list(rgb.get_feature_names_out())[:3] == ["ch0_mean", "ch1_mean", "ch2_mean"]
+    np.testing.assert_allclose(out.features[:, :3], [red, grey])
+    # Grey images are the same either way.
+    grey_regions = _regions()
+    a = RegionStats().fit_transform(grey_regions)[0].features
+    b = RegionStats(convert2lab=False).fit_transform(grey_regions)[0].features
+    np.testing.assert_array_equal(a, b)
+
+
 def test_position_and_size():
     image = np.zeros((4, 8))
     segments = np.repeat([[0] * 2 + [1] * 6], 4, axis=0)
