@@ -69,10 +69,9 @@ def make_segmenter(
         Include :class:`AutoencoderFeatures` (needs torch): codes of an
         autoencoder trained on all images, labeled and unlabeled (three
         epochs of 1024 patches each, for an 8-channel network here). On the
-        current benchmark
-        (``benchmarks/RESULTS.md``) it is about accuracy neutral once pixel
-        refinement is on, and it is the largest part of the fit time;
-        ``autoencoder=False`` gives the fastest pipeline.
+        current benchmark (``benchmarks/RESULTS.md``) it is about accuracy
+        neutral once pixel refinement is on; ``autoencoder=False`` gives the
+        fastest pipeline.
     refine : bool, default=True
         Refine the region probabilities at pixel level with
         :class:`PixelRefiner`: a random forest on multiscale pixel features
