@@ -158,7 +158,7 @@ def run(tasks, methods, seeds, verbose=True):
                 if verbose:
                     print(
                         f"{task:14s} seed {seed:3d} {method:20s} "
-                        f"mIoU {score:.3f} {seconds:6.1f} s",
+                        f"mIoU {score:.4f} {seconds:6.2f} s",
                         flush=True,
                     )
     return results
