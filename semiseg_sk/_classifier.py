@@ -260,8 +260,9 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
             refiner = clone(self.refine)
             if predict and hasattr(refiner, "fit_predict_proba"):
                 # One pass over the pixel features of the training images.
+                proba = refiner.fit_predict_proba(X, encoded, per_image)
                 self.refine_ = refiner
-                return refiner.fit_predict_proba(X, encoded, per_image)
+                return proba
             self.refine_ = refiner.fit(X, encoded, per_image)
         return self.predict_proba(X) if predict else None
 

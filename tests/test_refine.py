@@ -172,7 +172,13 @@ def test_snapping_rgb_image_and_predict_agree_with_proba(tiny_data):
 
 @pytest.mark.parametrize(
     "params",
-    [{"snap_width": -1}, {"snap_sigma": 0}, {"weight": 1.5}, {"threshold": -0.1}],
+    [
+        {"snap_width": -1},
+        {"snap_sigma": 0},
+        {"weight": 1.5},
+        {"threshold": -0.1},
+        {"convert2lab": "yes"},
+    ],
 )
 def test_bad_parameters_name_the_parameter(tiny_data, params):
     images, labels, _ = tiny_data

@@ -111,3 +111,8 @@ def test_errors():
     fitted = RegionStats().fit(_regions())
     with pytest.raises(ValueError, match="channel"):
         fitted.transform(_regions(3))
+
+
+def test_convert2lab_must_be_a_bool():
+    with pytest.raises(ValueError, match="convert2lab"):
+        RegionStats(convert2lab="yes").fit(_regions(3))
