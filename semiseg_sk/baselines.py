@@ -34,7 +34,9 @@ def skimage_trainable_segmentation(
     training images and predicts with
     :func:`skimage.future.predict_segmenter`, as in scikit-image's gallery
     example. Unlabeled training images contribute nothing: this pixel
-    classifier is fully supervised.
+    classifier is fully supervised. A test image that is one of the labeled
+    training arrays (the same object, for segmenting the scribbled image
+    itself) reuses the features computed for training.
 
     Parameters
     ----------
@@ -65,10 +67,19 @@ def skimage_trainable_segmentation(
             n_estimators=100, n_jobs=-1, random_state=random_state
         )
     labeled = [(im, lab) for im, lab in zip(images, labels) if (lab >= 0).any()]
+    # Keyed by the array itself: a test image that is also a labeled training
+    # image reuses its features, as in scikit-image's gallery example, where
+    # the scribbled image is segmented with the stack it was trained on.
+    stacks = {id(im): _features(im) for im, _ in labeled}
     # fit_segmenter takes one label image and its feature stack: lay the
     # labeled images side by side as rows of one long stack.
-    stacks = [_features(im) for im, _ in labeled]
-    feats = np.concatenate([f.reshape(-1, 1, f.shape[-1]) for f in stacks])
+    feats = np.concatenate(
+        [stacks[id(im)].reshape(-1, 1, stacks[id(im)].shape[-1]) for im, _ in labeled]
+    )
     target = np.concatenate([lab.reshape(-1, 1) + 1 for _, lab in labeled])
     clf = fit_segmenter(target, feats, clf)
-    return [predict_segmenter(_features(im), clf) - 1 for im in test_images]
+    return [
+        predict_segmenter(stacks[id(im)] if id(im) in stacks else _features(im), clf)
+        - 1
+        for im in test_images
+    ]

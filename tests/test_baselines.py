@@ -1,0 +1,87 @@
+"""Tests of the scikit-image anchor that the demo and the benchmarks run."""
+
+import numpy as np
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+
+import semiseg_sk.baselines as baselines
+from semiseg_sk.baselines import skimage_trainable_segmentation
+from semiseg_sk.metrics import mean_iou
+
+
+def _halves(seed=0, size=48):
+    """Dark left half, bright right half, noise; one stroke per class."""
+    rng = np.random.RandomState(seed)
+    truth = np.zeros((size, size), dtype=np.int64)
+    truth[:, size // 2 :] = 1
+    image = np.where(truth == 1, 0.7, 0.3) + rng.normal(0, 0.05, truth.shape)
+    labels = np.full(truth.shape, -1)
+    labels[10, 4:16] = 0
+    labels[30, 32:44] = 1
+    return np.clip(image, 0, 1), labels, truth
+
+
+@pytest.fixture
+def count_features(monkeypatch):
+    """Count how often the feature stack of an image is computed."""
+    calls = []
+    original = baselines._features
+
+    def counted(image):
+        calls.append(image)
+        return original(image)
+
+    monkeypatch.setattr(baselines, "_features", counted)
+    return calls
+
+
+def test_segments_held_out_image_with_minus_one_convention():
+    image, labels, _ = _halves(0)
+    test_image, _, test_truth = _halves(1)
+    unlabeled = np.full(labels.shape, -1)
+    (mask,) = skimage_trainable_segmentation(
+        [image, image.copy()], [labels, unlabeled], [test_image], random_state=0
+    )
+    assert mask.shape == test_truth.shape
+    assert set(np.unique(mask)) <= {0, 1}  # classes back in our -1 convention
+    assert mean_iou([test_truth], [mask]) > 0.8
+
+
+def test_reuses_features_of_the_scribbled_image(count_features):
+    # Segmenting the scribbled image itself computes its features once, as in
+    # scikit-image's gallery; a copy of it is another image.
+    image, labels, _ = _halves(0)
+    same = skimage_trainable_segmentation([image], [labels], [image], random_state=0)
+    assert len(count_features) == 1
+    copy = skimage_trainable_segmentation(
+        [image], [labels], [image.copy()], random_state=0
+    )
+    assert len(count_features) == 3
+    np.testing.assert_array_equal(same[0], copy[0])
+
+
+def test_unlabeled_training_images_are_not_described(count_features):
+    image, labels, _ = _halves(0)
+    unlabeled = np.full(labels.shape, -1)
+    skimage_trainable_segmentation(
+        [image, image.copy()], [labels, unlabeled], [image.copy()], random_state=0
+    )
+    assert len(count_features) == 2  # the scribbled image and the test image
+
+
+def test_uses_the_given_classifier_and_does_not_modify_inputs():
+    image, labels, _ = _halves(0)
+    before = image.copy(), labels.copy()
+    clf = RandomForestClassifier(n_estimators=3, random_state=0)
+    skimage_trainable_segmentation([image], [labels], [image], clf=clf)
+    assert len(clf.estimators_) == 3
+    np.testing.assert_array_equal(image, before[0])
+    np.testing.assert_array_equal(labels, before[1])
+
+
+def test_labels_without_labeled_pixels_are_rejected():
+    image, labels, _ = _halves(0)
+    with pytest.raises(ValueError, match="labeled"):
+        skimage_trainable_segmentation(
+            [image], [np.full(labels.shape, -1)], [image], random_state=0
+        )
