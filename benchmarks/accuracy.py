@@ -33,7 +33,7 @@ from sklearn.semi_supervised import SelfTrainingClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tasks import TASKS  # noqa: E402
+from tasks import TASKS, is_transductive  # noqa: E402
 
 import semiseg_sk  # noqa: E402
 from semiseg_sk import make_segmenter  # noqa: E402
@@ -47,7 +47,7 @@ BASELINE = "skimage"
 def _segmenter(params=None, **kwargs):
     def run(data, seed):
         seg = make_segmenter(random_state=seed, **kwargs).set_params(**(params or {}))
-        if data.test_images is data.images:
+        if is_transductive(data):
             # Transductive task: segment the scribbled images themselves, as
             # the user guide shows (regions and features computed once).
             return seg.fit_predict(data.images, data.labels)
@@ -181,7 +181,7 @@ def _describe(task):
     n_pixels = sum(lab.size for lab in data.labels if (lab >= 0).any())
     n_labeled = sum(1 for lab in data.labels if (lab >= 0).any())
     shape = "x".join(str(s) for s in data.images[0].shape)
-    single = data.test_images[0] is data.images[0]
+    single = is_transductive(data)
     return (
         f"{n_labeled} scribbled {shape} image(s) ({100 * n_scribbled / n_pixels:.2f}% "
         f"of their pixels), {len(data.images) - n_labeled} unlabeled, "

@@ -89,13 +89,19 @@ def nuclei(seed, *, tile=128, n_unlabeled=6):
 
 def _transductive(image, truth, seed):
     rng = np.random.RandomState(seed)
+    images = [image]
     return Bunch(
-        images=[image],
+        images=images,
         labels=_scribble([truth], rng, n_labeled=1),
         truths=[truth],
-        test_images=[image],
+        test_images=images,  # the same list: see is_transductive
         test_truths=[truth],
     )
+
+
+def is_transductive(data):
+    """Whether the task's test images are its training images themselves."""
+    return data.test_images is data.images
 
 
 def nuclei_single(seed):
