@@ -104,6 +104,18 @@ def is_transductive(data):
     return data.test_images is data.images
 
 
+def images_described(data):
+    """Distinct images whose features each method computes.
+
+    Returns ``(semiseg_sk, scikit-image)``: semiseg_sk describes every
+    training image, labeled or not, and the test images; scikit-image's
+    pixel classifier only the scribbled images and the test images.
+    """
+    n_test = 0 if is_transductive(data) else len(data.test_images)
+    n_scribbled = sum(1 for lab in data.labels if (lab >= 0).any())
+    return len(data.images) + n_test, n_scribbled + n_test
+
+
 def nuclei_single(seed):
     """The whole 512x512 nuclei image, scribbled and segmented (transductive)."""
     image, truth = _nuclei_image()

@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 from accuracy import _skimage, machine
-from tasks import TASKS, is_transductive
+from tasks import TASKS, images_described, is_transductive
 
 from semiseg_sk import make_segmenter
 
@@ -64,13 +64,6 @@ def ours_by_step(data, seed):
     X_test = _timed(times, "test features", seg[:-1].transform, data.test_images)
     _timed(times, "predict", classifier.predict, X_test)
     return times
-
-
-def images_described(data):
-    """Distinct images each method computes features for: (ours, scikit-image's)."""
-    n_test = 0 if is_transductive(data) else len(data.test_images)
-    n_scribbled = sum(1 for lab in data.labels if (lab >= 0).any())
-    return len(data.images) + n_test, n_scribbled + n_test
 
 
 def breakdown(task, repeats, seed=0):
