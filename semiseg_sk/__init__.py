@@ -3,25 +3,25 @@
 """semiseg_sk: semi-supervised image segmentation in the scikit-learn style.
 
 Split every image into regions, describe regions with hand-crafted statistics
-and with an autoencoder trained on labeled *and* unlabeled images, and label
+and with features learned from labeled *and* unlabeled images, and label
 regions with any scikit-learn classifier or with label spreading over a graph
 of all regions. Every step is a scikit-learn estimator.
 
-torch is needed only by :class:`AutoencoderFeatures` and is imported lazily.
+The subpackages follow the data flow: :mod:`semiseg_sk.superpixels`,
+:mod:`semiseg_sk.features`, :mod:`semiseg_sk.labeling`,
+:mod:`semiseg_sk.refine`, then :mod:`semiseg_sk.pipeline`. torch is imported
+only when a learned feature step is fitted or loaded.
 """
 
-try:
-    from ._version import __version__
-except ImportError:  # pragma: no cover - running from a tree without a build
-    __version__ = "0.0.0+unknown"
-
-from ._classifier import RegionClassifier
-from ._label_spreading import SparseLabelSpreading
-from ._refine import PixelRefiner
-from ._region_stats import RegionStats
 from ._regions import Regions
-from ._segmenter import make_segmenter
-from ._superpixels import Superpixels
+from .features import AutoencoderFeatures, RegionStats
+from .labeling import RegionClassifier, SparseLabelSpreading
+from .pipeline import make_segmenter
+from .refine import PixelRefiner
+from .superpixels import Superpixels
+from .utils._metadata import package_version
+
+__version__ = package_version()
 
 __all__ = [
     "AutoencoderFeatures",
@@ -34,17 +34,3 @@ __all__ = [
     "__version__",
     "make_segmenter",
 ]
-
-
-def __getattr__(name):
-    # AutoencoderFeatures' module imports no torch at import time, but keeping
-    # it lazy keeps `import semiseg_sk` light.
-    if name == "AutoencoderFeatures":
-        from ._autoencoder import AutoencoderFeatures
-
-        return AutoencoderFeatures
-    raise AttributeError(f"module 'semiseg_sk' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)

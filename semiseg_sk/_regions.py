@@ -1,13 +1,17 @@
 # Authors: The semiseg_sk developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Regions: one image, its region map and the features computed so far."""
+"""Regions: one image, its region map and the features computed so far.
+
+This module also holds the checks of lists of Regions objects, which every
+feature step and the region classifier run on their input.
+"""
 
 import numpy as np
 import scipy.sparse as sp
 
-from .utils.validation import check_image
+from .utils.validation import check_channels, check_image, check_list
 
-__all__ = ["Regions"]
+__all__ = ["Regions", "check_feature_width", "check_regions"]
 
 
 class Regions:
@@ -89,11 +93,27 @@ class Regions:
             feature_names = tuple(str(n) for n in feature_names)
         elif feature_names is not None:
             raise ValueError("feature_names given without features.")
+        self._set(image, segments, features, feature_names, n_regions)
+
+    def _set(self, image, segments, features, feature_names, n_regions):
         self.image = image
         self.segments = segments
         self.features = features
         self.feature_names = feature_names
         self.n_regions = n_regions
+
+    @classmethod
+    def _from_trusted(cls, image, segments, features, feature_names, n_regions):
+        """A Regions from parts that were checked already, without re-checking.
+
+        Feature steps append columns to a Regions that was validated when it
+        was made: scanning every image for NaN again at every step would cost
+        a pass over all pixels per step.
+        """
+        regions = cls.__new__(cls)
+        names = None if features is None else tuple(feature_names)
+        regions._set(image, segments, features, names, n_regions)
+        return regions
 
     @classmethod
     def from_label_image(cls, image, label_image):
@@ -150,13 +170,25 @@ class Regions:
         regions : Regions
         """
         block = np.asarray(block)
+        names = [str(n) for n in names]
+        if block.ndim != 2 or block.shape[0] != self.n_regions:
+            raise ValueError(
+                f"block has shape {block.shape}; expected ({self.n_regions}, k), "
+                f"one row per region."
+            )
+        if len(names) != block.shape[1]:
+            raise ValueError(
+                f"names has {len(names)} names for {block.shape[1]} feature columns."
+            )
         if self.features is None:
-            features, all_names = block, list(names)
+            features, all_names = block, names
         else:
             dtype = np.result_type(self.features, block)
             features = np.hstack([self.features.astype(dtype, copy=False), block])
-            all_names = list(self.feature_names) + list(names)
-        return Regions(self.image, self.segments, features, all_names)
+            all_names = list(self.feature_names) + names
+        return Regions._from_trusted(
+            self.image, self.segments, features, all_names, self.n_regions
+        )
 
     # -- region-wise reductions -------------------------------------------------
 
@@ -290,3 +322,77 @@ class Regions:
                 f"({self.n_regions})."
             )
         return values[self.segments]
+
+
+# -- checks of lists of Regions ----------------------------------------------
+
+
+def check_regions(X, *, name="X", n_channels_expected=None, estimator=None):
+    """Validate a list of :class:`Regions` objects.
+
+    Parameters
+    ----------
+    X : list of Regions
+        One Regions object per image.
+    name : str, default="X"
+        Name of the argument, used in error messages.
+    n_channels_expected : int, default=None
+        If given, every image must have this many channels.
+    estimator : str, default=None
+        Name of the estimator, used in error messages.
+
+    Returns
+    -------
+    X : list of Regions
+    """
+    X = check_list(X, name)
+    step = "this step" if estimator is None else estimator
+    for i, item in enumerate(X):
+        if not isinstance(item, Regions):
+            raise TypeError(
+                f"{name}[{i}] is a {type(item).__name__}; {step} expects a "
+                f"semiseg_sk.Regions object per image. Put Superpixels() before "
+                f"{step} to split images into regions."
+            )
+    check_channels([r.image for r in X], name, n_channels_expected, estimator)
+    return X
+
+
+def _width(regions):
+    return 0 if regions.features is None else regions.features.shape[1]
+
+
+def check_feature_width(X, n_features=None, *, name="X", estimator=None):
+    """Check that every Regions object carries features of the same width.
+
+    Parameters
+    ----------
+    X : list of Regions
+        The regions.
+    n_features : int, default=None
+        The width seen at fit; None requires every image to match ``X[0]``.
+    name : str, default="X"
+        Name of the argument, used in error messages.
+    estimator : str, default=None
+        Name of the fitted estimator, used in error messages.
+
+    Returns
+    -------
+    n_features : int
+        The common width.
+    """
+    if n_features is None:
+        expected, source = _width(X[0]), f"{name}[0] has"
+        remedy = "for every image"
+    else:
+        fitted = "the estimator" if estimator is None else estimator
+        expected, source = n_features, f"{fitted} was fitted with"
+        remedy = "at fit and predict time"
+    for i, regions in enumerate(X):
+        width = _width(regions)
+        if width != expected:
+            raise ValueError(
+                f"{name}[{i}] has {width} region features but {source} "
+                f"{expected}; expected the same feature steps {remedy}."
+            )
+    return expected

@@ -8,60 +8,92 @@ import numpy as np
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .utils.validation import check_feature_width, check_regions
+from ._regions import check_feature_width, check_regions
+from .exceptions import InconsistentVersionWarning
+from .utils._metadata import package_version
+from .utils.validation import n_channels
 
 __all__ = ["ImageEstimatorMixin", "RegionFeatureMixin"]
 
 
-def _package_version():
-    from . import __version__
-
-    return __version__
-
-
 class ImageEstimatorMixin:
-    """Tags and pickling shared by estimators whose samples are images.
+    """Tags, pickling and ``set_output`` shared by estimators whose samples are images.
 
-    Such estimators take lists of images or :class:`~semiseg_sk.Regions`, not
-    2-D arrays, so scikit-learn's common checks skip them; their contract is
-    tested by semiseg_sk's own clone / pickle / get_params tests. Pickles are
-    stamped with the semiseg_sk version and loading one written by another
-    version warns.
+    Such estimators take lists of images or :class:`~semiseg_sk.Regions`
+    objects, not 2-D arrays, so scikit-learn's common checks skip them; their
+    contract is tested by semiseg_sk's own clone / pickle / get_params tests.
+    Pickles are stamped with the semiseg_sk version and loading one written
+    by another version warns with
+    :class:`~semiseg_sk.exceptions.InconsistentVersionWarning`.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        # Outputs are lists of Regions objects or of label maps, not tables:
+        # opt out of scikit-learn's set_output wrapping (see set_output).
+        if issubclass(cls, TransformerMixin):
+            kwargs.setdefault("auto_wrap_output_keys", None)
+        super().__init_subclass__(**kwargs)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
         tags.requires_fit = True
         return tags
+
+    def set_output(self, *, transform=None):
+        """Accept only the default output: image-level steps return no table.
+
+        Parameters
+        ----------
+        transform : {"default"} or None, default=None
+            ``"default"`` and None change nothing; ``"pandas"`` and
+            ``"polars"`` raise, since the outputs are lists of
+            :class:`~semiseg_sk.Regions` objects (their features have names,
+            ``Regions.feature_names``) or of label maps.
+
+        Returns
+        -------
+        self : estimator instance
+            The estimator itself.
+        """
+        if transform not in (None, "default"):
+            raise ValueError(
+                f"{type(self).__name__}.set_output(transform={transform!r}): this "
+                f"step returns one Regions object or label map per image, not a "
+                f"table, so its output cannot be a DataFrame. Region features "
+                f"and their names are in Regions.features and "
+                f"Regions.feature_names."
+            )
+        return self
 
     def __getstate__(self):
         # On Python >= 3.11 object.__getstate__ returns the live __dict__:
         # copy it so that pickling never changes the estimator.
         state = dict(super().__getstate__())
-        state["_semiseg_sk_version"] = _package_version()
+        state["_semiseg_sk_version"] = package_version()
         return state
 
     def __setstate__(self, state):
         saved = state.pop("_semiseg_sk_version", None)
-        current = _package_version()
+        current = package_version()
         if saved is not None and saved != current:
             warnings.warn(
-                f"This {type(self).__name__} was saved with semiseg_sk {saved} and is "
-                f"loaded with {current}; results may differ or loading may break.",
-                UserWarning,
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    original_version=saved,
+                    current_version=current,
+                ),
                 stacklevel=2,
             )
         super().__setstate__(state)
 
 
 class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
-    """Base for steps that append feature columns to every Regions.
+    """Base for steps that append feature columns to every Regions object.
 
-    Subclasses implement ``_fit_regions(X, rng)`` (optional) and
-    ``_region_features(regions)`` returning an ``(n_regions, k)`` block, and
-    set ``_block_names`` (list of k names) during fit.
+    Subclasses check their input with ``_check_fit_input`` and
+    ``_check_transform_input``, set ``block_feature_names_`` (the names of
+    the columns they append) during fit and append with ``_append_block``.
     """
 
     def _check_fit_input(self, X):
@@ -71,8 +103,9 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
         # Attributes are set only once the input is valid, so that a failed
         # fit does not leave an estimator that looks fitted.
         self.n_features_in_ = n_features
-        self.n_channels_ = X[0].image.shape[2] if X[0].image.ndim == 3 else 1
-        self._input_feature_names = [] if first is None else list(X[0].feature_names)
+        self.n_channels_ = n_channels(X[0].image)
+        names = [] if first is None else list(X[0].feature_names)
+        self.feature_names_in_ = np.asarray(names, dtype=object)
         return X
 
     def _check_transform_input(self, X):
@@ -89,13 +122,13 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
         return X
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the features of the returned Regions.
+        """Names of the features of the returned Regions objects.
 
         Parameters
         ----------
         input_features : array-like of str, default=None
             Names of the incoming feature columns; the names seen at fit are
-            used when omitted.
+            used when omitted. Must have ``n_features_in_`` names.
 
         Returns
         -------
@@ -105,8 +138,16 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
         """
         check_is_fitted(self)
         if input_features is None:
-            input_features = self._input_feature_names
-        return np.asarray(list(input_features) + list(self._block_names), dtype=object)
+            input_features = self.feature_names_in_
+        elif len(input_features) != self.n_features_in_:
+            raise ValueError(
+                f"input_features has {len(input_features)} names but "
+                f"{type(self).__name__} was fitted on {self.n_features_in_} "
+                f"features."
+            )
+        return np.asarray(
+            list(input_features) + list(self.block_feature_names_), dtype=object
+        )
 
     def _append_block(self, regions, block):
-        return regions.with_features(block, self._block_names)
+        return regions.with_features(block, self.block_feature_names_)

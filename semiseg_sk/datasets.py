@@ -17,6 +17,7 @@ from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 from sklearn.utils import Bunch, check_random_state
 
+from .utils._random import draw_seed
 from .utils.fixes import Interval, StrOptions, validate_params
 
 __all__ = [
@@ -516,7 +517,7 @@ def make_scribbled_dataset(
     """
     textures = _check_textures(textures)
     rng = check_random_state(random_state)
-    train_seed, test_seed, scribble_seed = rng.randint(np.iinfo(np.int32).max, size=3)
+    train_seed, test_seed, scribble_seed = draw_seed(rng, size=3)
     mosaic_params = dict(size=size, n_cells=n_cells, textures=textures, noise=noise)
     images, truths = make_texture_mosaics(
         n_labeled + n_unlabeled,

@@ -19,6 +19,7 @@ __all__ = [
     "make_segmentation_scorer",
     "mean_iou",
     "pixel_accuracy",
+    "uncertainty_map",
 ]
 
 
@@ -411,3 +412,45 @@ def make_segmentation_scorer(metric="miou", *, labels=None):
             "pick metric='miou' or 'dice'."
         )
     return _SegmentationScorer(metric, labels)
+
+
+def uncertainty_map(proba, *, kind="margin"):
+    """Per-pixel uncertainty of class probabilities.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (H, W, n_classes)
+        Class probabilities, e.g. one item of ``predict_proba``.
+    kind : {"margin", "entropy"}, default="margin"
+        ``"margin"`` is ``1 - max proba``, from 0 (certain) to
+        ``1 - 1 / n_classes``; ``"entropy"`` is the Shannon entropy divided by
+        ``log(n_classes)``, from 0 to 1.
+
+    Returns
+    -------
+    uncertainty : ndarray of shape (H, W) of float
+        Larger where the prediction is less certain.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk.metrics import uncertainty_map
+    >>> proba = np.array([[[1.0, 0.0], [0.5, 0.5]]])
+    >>> uncertainty_map(proba).tolist()
+    [[0.0, 0.5]]
+    >>> uncertainty_map(proba, kind="entropy").tolist()
+    [[0.0, 1.0]]
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim != 3:
+        raise ValueError(f"proba has shape {proba.shape}; expected (H, W, n_classes).")
+    if kind == "margin":
+        return 1.0 - proba.max(axis=2)
+    if kind == "entropy":
+        n_classes = proba.shape[2]
+        if n_classes < 2:
+            return np.zeros(proba.shape[:2])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.where(proba > 0, np.log(np.where(proba > 0, proba, 1.0)), 0.0)
+        return np.clip(-(proba * logs).sum(axis=2) / np.log(n_classes), 0.0, 1.0)
+    raise ValueError(f"kind must be 'margin' or 'entropy'; got {kind!r}.")

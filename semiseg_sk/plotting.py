@@ -7,21 +7,22 @@
 """
 
 import os
-import tempfile
 
 import numpy as np
 from skimage.color import gray2rgb
 from skimage.segmentation import mark_boundaries
 
+from .io._atomic import atomic_path
+from .metrics import uncertainty_map
 from .utils._image import as_float_image
 
 __all__ = [
+    "display_rgb",
     "overlay",
     "plot_reconstructions",
     "plot_segmentation_panel",
     "plot_uncertainty",
     "save_figure",
-    "uncertainty_map",
 ]
 
 # Colour-blind friendly qualitative colours (Okabe & Ito).
@@ -37,7 +38,7 @@ CLASS_COLORS = (
 )
 
 
-def _display_rgb(image):
+def display_rgb(image):
     """Image as RGB floats in [0, 1] for display.
 
     Integer images other than uint8 (16-bit microscopy often uses a fraction
@@ -82,7 +83,7 @@ def overlay(image, mask, *, segments=None, alpha=0.35, boundary_color=(1, 1, 0))
     >>> overlay(np.zeros((4, 4)), np.array([[0, 1, -1, 1]] * 4)).shape
     (4, 4, 3)
     """
-    rgb = _display_rgb(image)
+    rgb = display_rgb(image)
     mask = np.asarray(mask)
     if mask.shape != rgb.shape[:2]:
         raise ValueError(
@@ -129,7 +130,7 @@ def plot_segmentation_panel(
     """
     from matplotlib.figure import Figure
 
-    panels = [("image", _display_rgb(image))]
+    panels = [("image", display_rgb(image))]
     if scribbles is not None:
         panels.append(("scribbles", overlay(image, scribbles, alpha=0.9)))
     panels.append(("prediction", overlay(image, prediction, segments=segments)))
@@ -164,62 +165,10 @@ def save_figure(fig, path, *, overwrite=True, dpi=100):
     path : str
         The written path.
     """
-    path = os.fspath(path)
-    if not overwrite and os.path.exists(path):
-        raise FileExistsError(f"{path} exists; refusing to overwrite it.")
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=directory, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        with open(tmp, "wb") as handle:
             fig.savefig(handle, format="png", dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def uncertainty_map(proba, *, kind="margin"):
-    """Per-pixel uncertainty of class probabilities.
-
-    Parameters
-    ----------
-    proba : ndarray of shape (H, W, n_classes)
-        Class probabilities, e.g. one item of ``predict_proba``.
-    kind : {"margin", "entropy"}, default="margin"
-        ``"margin"`` is ``1 - max proba``, from 0 (certain) to
-        ``1 - 1 / n_classes``; ``"entropy"`` is the Shannon entropy divided by
-        ``log(n_classes)``, from 0 to 1.
-
-    Returns
-    -------
-    uncertainty : ndarray of shape (H, W) of float
-        Larger where the prediction is less certain.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from semiseg_sk.plotting import uncertainty_map
-    >>> proba = np.array([[[1.0, 0.0], [0.5, 0.5]]])
-    >>> uncertainty_map(proba).tolist()
-    [[0.0, 0.5]]
-    >>> uncertainty_map(proba, kind="entropy").tolist()
-    [[0.0, 1.0]]
-    """
-    proba = np.asarray(proba, dtype=np.float64)
-    if proba.ndim != 3:
-        raise ValueError(f"proba has shape {proba.shape}; expected (H, W, n_classes).")
-    if kind == "margin":
-        return 1.0 - proba.max(axis=2)
-    if kind == "entropy":
-        n_classes = proba.shape[2]
-        if n_classes < 2:
-            return np.zeros(proba.shape[:2])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logs = np.where(proba > 0, np.log(np.where(proba > 0, proba, 1.0)), 0.0)
-        return np.clip(-(proba * logs).sum(axis=2) / np.log(n_classes), 0.0, 1.0)
-    raise ValueError(f"kind must be 'margin' or 'entropy'; got {kind!r}.")
+    return os.fspath(path)
 
 
 def plot_uncertainty(image, proba, *, kind="margin", prediction=None, title=None):
@@ -249,7 +198,7 @@ def plot_uncertainty(image, proba, *, kind="margin", prediction=None, title=None
         prediction = np.asarray(proba).argmax(axis=2)
     fig = Figure(figsize=(9.6, 3.2), layout="constrained")
     axes = fig.subplots(1, 3)
-    axes[0].imshow(_display_rgb(image))
+    axes[0].imshow(display_rgb(image))
     axes[0].set_title("image")
     axes[1].imshow(overlay(image, prediction))
     axes[1].set_title("prediction")

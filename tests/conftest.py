@@ -61,9 +61,9 @@ def fast_segmenter():
         seg = make_segmenter(n_segments=30, random_state=0, **kwargs)
         if "autoencoderfeatures" in seg.named_steps:
             seg.set_params(
-                autoencoderfeatures__max_epochs=2,
+                autoencoderfeatures__max_iter=2,
                 autoencoderfeatures__latent_dim=4,
-                autoencoderfeatures__width=4,
+                autoencoderfeatures__n_filters=4,
             )
         return seg
 

@@ -29,9 +29,9 @@ def run(n_jobs=None, seed=0):
         n_segments=20, autoencoder=True, random_state=seed, n_jobs=n_jobs
     )
     seg.set_params(
-        autoencoderfeatures__max_epochs=2,
+        autoencoderfeatures__max_iter=2,
         autoencoderfeatures__latent_dim=2,
-        autoencoderfeatures__width=4,
+        autoencoderfeatures__n_filters=4,
         autoencoderfeatures__patch_size=8,
     )
     seg.fit(images[:3], labels[:3])

@@ -55,9 +55,9 @@ def _labels():
 
 def _ae(**kwargs):
     params = dict(
-        max_epochs=1,
+        max_iter=1,
         latent_dim=2,
-        width=4,
+        n_filters=4,
         patch_size=8,
         validation_fraction=0.0,
         random_state=0,
@@ -69,9 +69,9 @@ def _ae(**kwargs):
 def _segmenter():
     seg = make_segmenter(n_segments=8, autoencoder=True, random_state=0)
     return seg.set_params(
-        autoencoderfeatures__max_epochs=1,
+        autoencoderfeatures__max_iter=1,
         autoencoderfeatures__latent_dim=2,
-        autoencoderfeatures__width=4,
+        autoencoderfeatures__n_filters=4,
         autoencoderfeatures__patch_size=8,
         autoencoderfeatures__validation_fraction=0.0,
     )

@@ -11,11 +11,12 @@ from semiseg_sk.plotting import (
     plot_segmentation_panel,
     plot_uncertainty,
     save_figure,
-    uncertainty_map,
 )
 
 pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure  # noqa: E402
+
+from semiseg_sk.metrics import uncertainty_map  # noqa: E402
 
 
 def test_overlay_colours_and_boundaries():
@@ -97,7 +98,7 @@ def test_plot_reconstructions_of_autoencoder():
     images = [np.random.RandomState(i).rand(24, 24) for i in range(2)]
     regions = Superpixels(n_segments=6).fit_transform(images)
     ae = AutoencoderFeatures(
-        latent_dim=2, width=4, max_epochs=1, validation_fraction=0, random_state=0
+        latent_dim=2, n_filters=4, max_iter=1, validation_fraction=0, random_state=0
     ).fit(regions)
     fig = plot_reconstructions(*ae.reconstruct(regions), n=3)
     assert len(fig.axes) == 6

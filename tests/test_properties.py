@@ -94,9 +94,9 @@ def _segmenter(method, n_segments):
         method=method, n_segments=n_segments, autoencoder=True, random_state=0
     )
     return seg.set_params(
-        autoencoderfeatures__max_epochs=1,
+        autoencoderfeatures__max_iter=1,
         autoencoderfeatures__latent_dim=2,
-        autoencoderfeatures__width=4,
+        autoencoderfeatures__n_filters=4,
         autoencoderfeatures__patch_size=8,
         autoencoderfeatures__validation_fraction=0.0,
         regionstats__sigma_max=2.0,

@@ -20,7 +20,7 @@ data = make_scribbled_dataset(n_labeled=2, n_unlabeled=10, n_test=2, random_stat
 # %%
 # Fit on labeled and unlabeled images together (-1 = unlabeled pixel).
 seg = make_segmenter(random_state=0)
-seg.set_params(autoencoderfeatures__max_epochs=10)  # keep the gallery quick
+seg.set_params(autoencoderfeatures__max_iter=10)  # keep the gallery quick
 seg.fit(data.images, data.labels)
 ours = seg.predict(data.test_images)
 baseline = skimage_trainable_segmentation(

@@ -3,12 +3,11 @@
 """Helpers at the image boundary: label conventions and input validation."""
 
 from ._labels import mask_to_target, target_to_mask
-from .validation import check_images, check_labels, check_regions
+from .validation import check_images, check_labels
 
 __all__ = [
     "check_images",
     "check_labels",
-    "check_regions",
     "mask_to_target",
     "target_to_mask",
 ]

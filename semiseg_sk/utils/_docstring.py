@@ -11,13 +11,19 @@ _DOCS = {
     "random_state": [
         "random_state : int, RandomState instance or None, default=None",
         "Controls the randomness of the estimator. Pass an int for results that",
+        "are the same from run to run.",
+    ],
+    "torch_random_state": [
+        "random_state : int, RandomState instance or None, default=None",
+        "Controls the randomness of the estimator. Pass an int for results that",
         "are the same from run to run; torch seeds are derived from it.",
     ],
     "n_jobs": [
         "n_jobs : int, default=None",
-        "Number of images processed in parallel. ``None`` means 1 unless in a",
-        ":obj:`joblib.parallel_backend` context. ``-1`` means using all",
-        "processors. Results do not depend on ``n_jobs``.",
+        "Number of images processed in parallel, never more than there are",
+        "images. ``None`` means 1 unless in a :obj:`joblib.parallel_backend`",
+        "context. ``-1`` means using all processors. Results do not depend on",
+        "``n_jobs``.",
     ],
     "images": [
         "X : list of ndarray of shape (H, W) or (H, W, C)",
@@ -26,7 +32,7 @@ _DOCS = {
     ],
     "regions": [
         "X : list of Regions",
-        "One :class:`~semiseg_sk.Regions` per image, as returned by",
+        "One :class:`~semiseg_sk.Regions` object per image, as returned by",
         ":class:`~semiseg_sk.Superpixels` or an earlier feature step.",
     ],
     "labels": [

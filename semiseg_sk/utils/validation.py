@@ -1,25 +1,26 @@
 # Authors: The semiseg_sk developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Validation of images, label maps and region lists at the public boundary.
+"""Validation of images and label maps at the public boundary.
 
 Every message names the argument, the image index and what was expected, so a
 user with hundreds of images knows which one to look at.
 """
 
-import numbers
-
 import numpy as np
 
 __all__ = [
+    "check_channels",
+    "check_image",
+    "check_list",
     "check_images",
     "check_labels",
-    "check_regions",
     "n_channels",
     "unseen_classes",
 ]
 
 
-def _as_list(seq, name, what="image"):
+def check_list(seq, name, what="image"):
+    """Turn a list-like of per-image items into a list, or explain what is wrong."""
     if isinstance(seq, np.ndarray):
         raise TypeError(
             f"{name} must be a list of arrays, one per image; got a single ndarray "
@@ -129,16 +130,17 @@ def check_images(
     images : list of ndarray
         The validated images, not copied.
     """
-    images = _as_list(images, name)
+    images = check_list(images, name)
     checked = [
         check_image(image, name=name, index=i, min_size=min_size)
         for i, image in enumerate(images)
     ]
-    _check_channels(checked, name, n_channels_expected, estimator)
+    check_channels(checked, name, n_channels_expected, estimator)
     return checked
 
 
-def _check_channels(images, name, n_channels_expected, estimator=None):
+def check_channels(images, name, n_channels_expected=None, estimator=None):
+    """Every image has the channel count of the first, and of fit when given."""
     first = n_channels(images[0])
     fitted = "the estimator" if estimator is None else estimator
     for i, image in enumerate(images):
@@ -175,7 +177,7 @@ def check_labels(labels, shapes, *, name="y", require_labeled=False):
     labels : list of ndarray of int
         The label maps, not copied when already integer arrays.
     """
-    labels = _as_list(labels, name, what="label map")
+    labels = check_list(labels, name, what="label map")
     if len(labels) != len(shapes):
         raise ValueError(
             f"{name} has {len(labels)} label maps but there are {len(shapes)} "
@@ -230,79 +232,6 @@ def check_labels(labels, shapes, *, name="y", require_labeled=False):
     return checked
 
 
-def check_regions(X, *, name="X", n_channels_expected=None, estimator=None):
-    """Validate a list of :class:`~semiseg_sk.Regions`.
-
-    Parameters
-    ----------
-    X : list of Regions
-        One Regions per image.
-    name : str, default="X"
-        Name of the argument, used in error messages.
-    n_channels_expected : int, default=None
-        If given, every image must have this many channels.
-    estimator : str, default=None
-        Name of the estimator, used in error messages.
-
-    Returns
-    -------
-    X : list of Regions
-    """
-    from .._regions import Regions
-
-    X = _as_list(X, name)
-    step = "this step" if estimator is None else estimator
-    for i, item in enumerate(X):
-        if not isinstance(item, Regions):
-            raise TypeError(
-                f"{name}[{i}] is a {type(item).__name__}; {step} expects a "
-                f"semiseg_sk.Regions per image. Put Superpixels() before {step} "
-                f"to split images into regions."
-            )
-    _check_channels([r.image for r in X], name, n_channels_expected, estimator)
-    return X
-
-
-def _width(regions):
-    return 0 if regions.features is None else regions.features.shape[1]
-
-
-def check_feature_width(X, n_features=None, *, name="X", estimator=None):
-    """Check that every Regions carries a feature matrix of the same width.
-
-    Parameters
-    ----------
-    X : list of Regions
-        The regions.
-    n_features : int, default=None
-        The width seen at fit; None requires every image to match ``X[0]``.
-    name : str, default="X"
-        Name of the argument, used in error messages.
-    estimator : str, default=None
-        Name of the fitted estimator, used in error messages.
-
-    Returns
-    -------
-    n_features : int
-        The common width.
-    """
-    if n_features is None:
-        expected, source = _width(X[0]), f"{name}[0] has"
-        remedy = "for every image"
-    else:
-        fitted = "the estimator" if estimator is None else estimator
-        expected, source = n_features, f"{fitted} was fitted with"
-        remedy = "at fit and predict time"
-    for i, regions in enumerate(X):
-        width = _width(regions)
-        if width != expected:
-            raise ValueError(
-                f"{name}[{i}] has {width} region features but {source} "
-                f"{expected}; expected the same feature steps {remedy}."
-            )
-    return expected
-
-
 def unseen_classes(labels, classes):
     """Sorted class labels in ``labels`` (list of maps) that are not in ``classes``.
 
@@ -311,7 +240,3 @@ def unseen_classes(labels, classes):
     found = np.unique(np.concatenate([np.unique(lab) for lab in labels]))
     found = found[found != -1]
     return [int(c) for c in np.setdiff1d(found, classes)]
-
-
-def is_integer(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

@@ -1,0 +1,240 @@
+# Authors: The semiseg_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""The ``semiseg`` command line (also ``python -m semiseg_sk``).
+
+Commands: ``fit``, ``predict``, ``evaluate``, ``info`` and ``demo``; see
+``semiseg COMMAND --help`` and the user guide page "Command line". Each
+command lives in its own module; ``_paths`` holds the output-path policy.
+
+Exit codes: 0 success, 1 an error in the data or files (a one-line message
+on standard error), 2 a usage error, 130 interrupted.
+"""
+
+import argparse
+import os
+import sys
+import warnings
+
+from ..exceptions import CommandError
+from ..utils._metadata import package_version
+from . import _fit, _info, _predict
+from ._common import progress_enabled
+
+__all__ = ["build_parser", "main"]
+
+
+def _demo_command(args):
+    from ._demo import run_demo
+
+    run_demo(
+        output=args.output,
+        n_unlabeled=args.n_unlabeled,
+        random_state=args.random_state,
+        verbose=0 if args.quiet else 1,
+        progress=progress_enabled(args),
+    )
+    return 0
+
+
+def _common(parser, *, jobs=True):
+    group = parser.add_argument_group("common options")
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bars or messages"
+    )
+    if jobs:
+        group.add_argument(
+            "--n-jobs",
+            type=int,
+            default=None,
+            help="images processed in parallel (-1: all cores)",
+        )
+        group.add_argument(
+            "--device",
+            default=None,
+            help="where the autoencoder runs: cpu, cuda, cuda:N or auto",
+        )
+    group.add_argument(
+        "--traceback",
+        action="store_true",
+        help="show the Python traceback of an error (for bug reports)",
+    )
+
+
+def _version_text():
+    return f"semiseg_sk {package_version()}"
+
+
+class _VersionAction(argparse.Action):
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest=dest, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(_version_text())
+        parser.exit()
+
+
+def build_parser():
+    """The argument parser of the ``semiseg`` command."""
+    parser = argparse.ArgumentParser(
+        prog="semiseg",
+        description="Semi-supervised image segmentation from a few scribbles.",
+        epilog="Label images use 0 = unlabeled and 1..K = classes. Model files "
+        "are pickles: load only files you trust.",
+    )
+    parser.add_argument(
+        "--version", action=_VersionAction, help="show the version and exit"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    fit = sub.add_parser(
+        "fit",
+        help="train a segmenter on images and a folder of label images",
+        description="Train a segmenter. The label image of photo.jpg is "
+        "photo.<ext> or photo_labels.<ext> in the --labels folder (any image "
+        "extension); 0 = unlabeled, 1..K = classes. Images without a label "
+        "image are unlabeled images and are used too.",
+    )
+    fit.add_argument(
+        "images", nargs="+", metavar="IMAGES", help="files, folders, globs"
+    )
+    fit.add_argument("--labels", required=True, metavar="DIR", help="label images")
+    fit.add_argument(
+        "-o", "--output", required=True, metavar="MODEL", help="model file"
+    )
+    fit.add_argument(
+        "--set",
+        action="append",
+        type=_fit.parse_setting,
+        metavar="KEY=VALUE",
+        help="pipeline parameter, e.g. superpixels__n_segments=400 (repeatable; "
+        "values are Python literals, else strings)",
+    )
+    fit.add_argument(
+        "--no-autoencoder",
+        action="store_true",
+        help="leave out AutoencoderFeatures (faster, no torch needed)",
+    )
+    fit.add_argument(
+        "--class-names",
+        metavar="NAMES",
+        help="comma-separated names of classes 1..K, stored in the model",
+    )
+    fit.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
+    fit.add_argument(
+        "-f", "--force", action="store_true", help="replace an existing model file"
+    )
+    _common(fit)
+    fit.set_defaults(func=_fit.run, device="cpu")
+
+    predict = sub.add_parser(
+        "predict",
+        help="write a mask (and optional maps) per image",
+        description="Write OUTDIR/<stem>_labels.png per image (0 = unlabeled, "
+        "1..K = classes, uint8 or uint16), usable again as a label image.",
+    )
+    predict.add_argument("model", metavar="MODEL", help="model file")
+    predict.add_argument(
+        "images", nargs="+", metavar="IMAGES", help="files, folders, globs"
+    )
+    predict.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    predict.add_argument(
+        "--proba",
+        action="store_true",
+        help="also write <stem>_proba.npy (H, W, K float32) and <stem>_uncertainty.png",
+    )
+    predict.add_argument(
+        "--uncertainty",
+        choices=("margin", "entropy"),
+        default="margin",
+        help="uncertainty map: 1 - max proba (margin) or normalised entropy",
+    )
+    predict.add_argument(
+        "--overlay",
+        action="store_true",
+        help="also write <stem>_overlay.png: mask colours and region boundaries",
+    )
+    predict.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="allow an output folder holding inputs, replace earlier outputs",
+    )
+    _common(predict)
+    predict.set_defaults(func=_predict.predict)
+
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="score predictions against truth label images",
+        description="Per-image and mean mIoU, Dice and pixel accuracy. Truth "
+        "files are matched like label files (0 = not scored).",
+    )
+    evaluate.add_argument("model", metavar="MODEL", help="model file")
+    evaluate.add_argument(
+        "images", nargs="+", metavar="IMAGES", help="files, folders, globs"
+    )
+    evaluate.add_argument("--truth", required=True, metavar="DIR")
+    evaluate.add_argument("--json", action="store_true", help="print JSON")
+    _common(evaluate)
+    evaluate.set_defaults(func=_predict.evaluate)
+
+    info = sub.add_parser("info", help="versions, parameters, classes, training")
+    info.add_argument("model", metavar="MODEL", help="model file")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    _common(info, jobs=False)
+    info.set_defaults(func=_info.run)
+
+    demo = sub.add_parser(
+        "demo", help="fit on scribbled texture mosaics, print scores, save a picture"
+    )
+    demo.add_argument("--output", default="demo_overlay.png", help="picture to write")
+    demo.add_argument("--n-unlabeled", type=int, default=20)
+    demo.add_argument("--random-state", type=int, default=0)
+    _common(demo, jobs=False)
+    demo.set_defaults(func=_demo_command)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"semiseg: warning: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv=None):
+    """Run the ``semiseg`` command line.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments; None reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    code : int
+        0 on success, 1 on an error in the data or files, 2 on a usage error
+        (argparse exits with it), 130 when interrupted.
+    """
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        if not args.traceback:
+            warnings.showwarning = _show_warning
+        try:
+            return args.func(args) or 0
+        except KeyboardInterrupt:
+            print("semiseg: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            # The reader went away (``semiseg info m.joblib | head``): stop quietly.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 1
+        except (CommandError, OSError, ValueError, TypeError, ImportError) as exc:
+            if args.traceback:
+                raise
+            message = str(exc) or type(exc).__name__
+            if isinstance(exc, OSError) and exc.filename and exc.strerror:
+                message = f"{exc.filename}: {exc.strerror}"
+            print(f"semiseg {args.command}: error: {message}", file=sys.stderr)
+            return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,167 @@
+# Authors: The semiseg_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""``semiseg fit``: train a segmenter on images and a folder of label images."""
+
+import argparse
+import ast
+import os
+import time
+import warnings
+
+from ..exceptions import CommandError
+from ._common import find_input_images, progress_enabled, read_images, say
+from ._paths import check_dir, match_labels, same_file
+
+__all__ = ["parse_setting", "run"]
+
+
+def unknown_settings_message(model, unknown, args):
+    """Explain --set keys the pipeline does not have, with close matches."""
+    import difflib
+
+    valid = sorted(k for k in model.get_params() if "__" in k)
+    lines = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, valid, n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        lines.append(f"--set {key}: the pipeline has no such parameter.{hint}")
+    steps = ", ".join(name for name, _ in model.steps)
+    lines.append(f"Parameters are named <step>__<parameter>; the steps are {steps}.")
+    if getattr(args, "no_autoencoder", False) and any(
+        k.startswith("autoencoderfeatures__") for k in unknown
+    ):
+        lines.append("autoencoderfeatures is left out by --no-autoencoder.")
+    return "\n".join(lines)
+
+
+def parse_setting(text):
+    """``key=value`` with the value read as a Python literal, else a string."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=VALUE such as superpixels__n_segments=400; got {text!r}"
+        )
+    try:
+        parsed = ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        parsed = value.strip()
+    return key, parsed
+
+
+def run(args):
+    import numpy as np
+
+    from ..exceptions import SingleClassWarning
+    from ..io import read_labels, save_model
+    from ..pipeline import make_segmenter
+
+    check_dir(args.labels, "--labels")
+    paths = find_input_images(args)
+    output = args.output
+    for path in paths:
+        if same_file(path, output):
+            raise CommandError(f"-o {output} is an input image; refusing to touch it.")
+    if os.path.isdir(output):
+        raise CommandError(f"-o {output} is a folder; expected a model file name.")
+    if os.path.exists(output) and not args.force:
+        raise CommandError(
+            f"{output} exists; refusing to overwrite it (use --force to replace it)."
+        )
+    label_files = match_labels(paths, args.labels, "label")
+    for found in label_files:
+        if found is not None and same_file(found, output):
+            raise CommandError(f"-o {output} is a label file; refusing to touch it.")
+    if not any(f is not None for f in label_files):
+        raise CommandError(
+            f"no label file in {args.labels} for any of the {len(paths)} images; "
+            f"the label file of photo.jpg is photo.<ext> or photo_labels.<ext>."
+        )
+
+    images = read_images(args, paths)
+    labels = []
+    for image, found in zip(images, label_files):
+        if found is None:
+            labels.append(np.full(image.shape[:2], -1, dtype=np.int64))
+        else:
+            labels.append(read_labels(found, shape=image.shape))
+    n_labeled = [int((lab >= 0).sum()) for lab in labels]
+    if sum(n_labeled) == 0:
+        raise CommandError(
+            f"none of the {sum(f is not None for f in label_files)} label files has "
+            f"a labeled pixel; label images use 0 for unlabeled and 1..K for classes."
+        )
+    classes = np.unique(np.concatenate([lab[lab >= 0] for lab in labels]))
+    class_names = None
+    if args.class_names:
+        class_names = [name.strip() for name in args.class_names.split(",")]
+        if len(class_names) < int(classes.max()) + 1:
+            raise CommandError(
+                f"--class-names gives {len(class_names)} names but the label files "
+                f"use classes up to {int(classes.max()) + 1}."
+            )
+
+    model = make_segmenter(
+        autoencoder=not args.no_autoencoder,
+        device=args.device,
+        random_state=args.random_state,
+        n_jobs=args.n_jobs,
+        verbose=1 if progress_enabled(args) else 0,
+    )
+    settings = dict(args.set or [])
+    unknown = [key for key in settings if key not in model.get_params()]
+    if unknown:
+        raise CommandError(unknown_settings_message(model, unknown, args))
+    if settings:
+        try:
+            model.set_params(**settings)
+        except ValueError as exc:
+            raise CommandError(f"--set: {exc}") from exc
+
+    n_labeled_images = sum(n > 0 for n in n_labeled)
+    say(
+        args,
+        f"fitting on {len(images)} images ({n_labeled_images} labeled, "
+        f"{sum(n_labeled)} labeled pixels, {len(classes)} "
+        f"class{'es' if len(classes) != 1 else ''}) ...",
+    )
+    tic = time.perf_counter()
+    with warnings.catch_warnings():
+        # Said below in the label files' numbering (1..K), not the model's (0..).
+        warnings.simplefilter("ignore", SingleClassWarning)
+        model.fit(images, labels)
+    seconds = time.perf_counter() - tic
+    if len(classes) == 1:
+        warnings.warn(
+            f"only class {int(classes[0]) + 1} is labeled in the label images; "
+            f"every pixel will be predicted as that class. Label at least two "
+            f"classes.",
+            UserWarning,
+            stacklevel=1,
+        )
+
+    counts = {
+        int(c) + 1: int(sum(int((lab == c).sum()) for lab in labels)) for c in classes
+    }
+    summary = {
+        "n_images": len(images),
+        "n_labeled_images": n_labeled_images,
+        "n_labeled_pixels": sum(n_labeled),
+        "classes": [int(c) + 1 for c in classes],
+        "class_pixel_counts": counts,
+        "class_names": class_names,
+        "n_channels": int(images[0].shape[2]) if images[0].ndim == 3 else 1,
+        "images": [os.path.basename(p) for p in paths],
+        "label_files": [
+            None if f is None else os.path.basename(f) for f in label_files
+        ],
+        "settings": settings,
+        "random_state": args.random_state,
+        "fit_seconds": round(seconds, 3),
+    }
+    ae = model.named_steps.get("autoencoderfeatures")
+    if ae is not None:
+        summary["autoencoder_epochs"] = int(ae.n_iter_)
+    save_model(model, output, summary=summary, overwrite=args.force)
+    say(args, f"model written to {output} (fit in {seconds:.1f} s)")
+    return 0

@@ -1,0 +1,14 @@
+# Authors: The semiseg_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""The second stage: region features, hand-crafted and learned.
+
+Every step here appends columns to the features of each
+:class:`~semiseg_sk.Regions` object, so steps chain in any order. The
+learned steps train on all images given to ``fit``, labeled and unlabeled;
+they need torch, which is imported only when one is fitted or loaded.
+"""
+
+from ._stats import RegionStats
+from .autoencoder import AutoencoderFeatures, Callback, ProgressBar
+
+__all__ = ["AutoencoderFeatures", "Callback", "ProgressBar", "RegionStats"]

@@ -1,0 +1,32 @@
+# Authors: The semiseg_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Files: images, label images, masks, model files, and the atomic writer.
+
+.. warning::
+   Model files are pickles (joblib). Loading a pickle can run arbitrary code:
+   load only model files from sources you trust.
+"""
+
+from ..exceptions import ModelFileError
+from ._atomic import atomic_path
+from ._files import IMAGE_EXTENSIONS, LABEL_SUFFIX, find_images, find_label_file
+from ._images import read_image, read_labels, write_array, write_image, write_mask
+from ._model_file import MODEL_FORMAT, MODEL_FORMAT_VERSION, load_model, save_model
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "LABEL_SUFFIX",
+    "MODEL_FORMAT",
+    "MODEL_FORMAT_VERSION",
+    "ModelFileError",
+    "atomic_path",
+    "find_images",
+    "find_label_file",
+    "load_model",
+    "read_image",
+    "read_labels",
+    "save_model",
+    "write_array",
+    "write_image",
+    "write_mask",
+]

@@ -1,0 +1,432 @@
+# Authors: The semiseg_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""PixelRefiner: bring region predictions back to pixel resolution.
+
+Superpixels lose structures smaller than a region (small nuclei, thin
+folds, roads), where a pixel classifier does well; regions and the
+unlabeled images win where texture and context matter. :class:`PixelRefiner`
+trains a pixel classifier on multiscale filter features of the scribbled
+pixels and of pseudo-labeled pixels of all training images, labeled and
+unlabeled: pixels of regions that label spreading labeled with some
+confidence, kept only where a classifier of the scribbles agrees. So the
+semi-supervised gain of the region graph reaches pixel level. Its
+probabilities are blended with the region probabilities at every pixel, and
+class boundaries are then snapped to image edges (``_snap.py``).
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from skimage.feature import multiscale_basic_features
+from sklearn.base import BaseEstimator, clone
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .._regions import check_regions
+from ..utils._image import as_feature_image
+from ..utils._parallel import N_JOBS
+from ..utils._random import draw_seed
+from ..utils.fixes import HasMethods, Interval, StrOptions, _fit_context
+from ..utils.validation import check_labels
+from ._snap import snap_to_edges
+
+__all__ = ["PixelRefiner"]
+
+# fit_predict_proba keeps the pixel features computed at fit for the
+# prediction of the same images, up to this many bytes in all.
+_MAX_KEPT_FEATURE_BYTES = 512 * 2**20
+# The default forests: the one that checks pseudo-labels against the
+# scribbles, and the pixel classifier itself.
+_CHECK_TREES = 20
+_TREES = 30
+# The pixel classifier predicts images in batches of about this many pixels.
+_PREDICT_BATCH_PIXELS = 2**20
+
+
+def pixel_features(image, sigma_min, sigma_max, convert2lab):
+    """(H * W, n_features) float32 multiscale filter features of one image."""
+    image = as_feature_image(image, convert2lab)
+    feats = multiscale_basic_features(
+        image,
+        sigma_min=sigma_min,
+        sigma_max=sigma_max,
+        channel_axis=None if image.ndim == 2 else -1,
+    )
+    return feats.reshape(-1, feats.shape[-1])
+
+
+class _PixelFeatures:
+    """The pixel feature stack of each image of X, computed on demand.
+
+    With ``keep``, stacks are kept (while they fit in
+    ``_MAX_KEPT_FEATURE_BYTES``) so that fitting and predicting the same
+    images computes each stack once.
+    """
+
+    def __init__(self, refiner, X, keep=False):
+        self.refiner = refiner
+        self.X = X
+        self.keep = keep
+        self.kept = {}
+
+    def __call__(self, i):
+        if i in self.kept:
+            return self.kept[i]
+        r = self.refiner
+        stack = pixel_features(self.X[i].image, r.sigma_min, r.sigma_max, r.convert2lab)
+        used = sum(a.nbytes for a in self.kept.values())
+        if self.keep and used + stack.nbytes <= _MAX_KEPT_FEATURE_BYTES:
+            self.kept[i] = stack
+        return stack
+
+    def rows(self, image_index, pixel_index):
+        """Feature rows of the given (image, flat pixel) pairs, one image at a time.
+
+        Only the rows needed are kept, so the stacks of large images do not
+        pile up in memory.
+        """
+        out = None
+        for i in np.unique(image_index):
+            where = np.flatnonzero(image_index == i)
+            stack = self(i)
+            if out is None:
+                out = np.empty((image_index.size, stack.shape[1]), dtype=np.float32)
+            out[where] = stack[pixel_index[where]]
+        return out
+
+
+def _per_class_sample(members, classes_of, n_classes, n_max, rng):
+    """At most ``n_max`` of ``members`` per class, drawn without replacement."""
+    keep = []
+    for c in range(n_classes):
+        chosen = members[classes_of == c]
+        if chosen.size > n_max:
+            chosen = rng.choice(chosen, n_max, replace=False)
+        keep.append(chosen)
+    return np.sort(np.concatenate(keep))
+
+
+class PixelRefiner(BaseEstimator):
+    """Refine region class probabilities with a pixel classifier.
+
+    Used through ``RegionClassifier(refiner=PixelRefiner())``; fitted on the
+    region probabilities that the region classifier gives its own training
+    images.
+
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        Pixel classifier with ``predict_proba``. None uses a 30-tree
+        ``RandomForestClassifier`` seeded from ``random_state`` (and a
+        20-tree forest for ``check_pseudo_labels``). A given estimator is
+        cloned for both.
+    pseudo_threshold : float, default=0.6
+        A pixel whose region's largest class probability is at least this
+        becomes a candidate pseudo-labeled training pixel (if it is not
+        scribbled).
+    max_pseudo : int, default=1000
+        Pseudo-labeled pixels drawn per class at most, uniformly over the
+        candidates of all training images, labeled and unlabeled; 0 trains
+        on the scribbled pixels only.
+    check_pseudo_labels : bool, default=True
+        Keep only the pseudo-labels that a first pixel classifier, trained on
+        the scribbled pixels alone, agrees with.
+    region_weight : float, default=0.5
+        Share of the region probabilities in the result; 0 keeps only the
+        pixel classifier, 1 only the regions.
+    blend : {"linear", "geometric"}, default="linear"
+        ``region_weight * p_region + (1 - region_weight) * p_pixel``, or the
+        normalised weighted geometric mean of the two.
+    sigma_min : float, default=0.5
+        Smallest Gaussian scale of the pixel features
+        (:func:`skimage.feature.multiscale_basic_features`).
+    sigma_max : float, default=16.0
+        Largest Gaussian scale of the pixel features.
+    convert2lab : bool, default=True
+        Compute the pixel features of 3-channel (RGB) images in CIE Lab, each
+        channel scaled to about [0, 1], as :class:`~semiseg_sk.RegionStats`
+        does; other images are not affected.
+    snap_width : float, default=3
+        Pixels closer than this to a class boundary of the blended
+        probabilities are re-assigned by a watershed on the image gradient
+        (see Notes), so that boundaries follow image edges; 0 turns snapping
+        off.
+    snap_sigma : float, default=2.0
+        Gaussian smoothing of the image before its gradient is taken for
+        snapping.
+    n_jobs : int, default=None
+        Cores the default forests use. ``None`` means 1 unless in a
+        :obj:`joblib.parallel_backend` context; ``-1`` means all processors.
+        Results do not depend on it.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the pixel sampling and the default forests.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted pixel classifier.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels of ``y``; the columns of ``region_proba`` and of
+        the probabilities returned follow them.
+    n_pseudo_ : int
+        Number of pseudo-labeled pixels it was trained on.
+    n_scribbled_ : int
+        Number of scribbled pixels it was trained on.
+
+    Notes
+    -----
+    Snapping: every pixel closer than ``snap_width`` pixels to a class
+    boundary of the blended probabilities takes the probabilities of the
+    pixel whose basin it joins in a marker-controlled watershed on the
+    gradient magnitude of the image smoothed with ``snap_sigma`` (every pixel
+    outside that band is its own marker). Boundaries move to the strongest
+    edge nearby, ``predict`` stays the argmax of ``predict_proba``, and
+    specks narrower than about ``2 * snap_width`` disappear -- so do true
+    structures that thin: use ``snap_width=0`` for lines and fibres.
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "pseudo_threshold": [Interval(Real, 0, 1, closed="both")],
+        "max_pseudo": [Interval(Integral, 0, None, closed="left")],
+        "check_pseudo_labels": ["boolean"],
+        "region_weight": [Interval(Real, 0, 1, closed="both")],
+        "blend": [StrOptions({"linear", "geometric"})],
+        "sigma_min": [Interval(Real, 0, None, closed="neither")],
+        "sigma_max": [Interval(Real, 0, None, closed="neither")],
+        "convert2lab": ["boolean"],
+        "snap_width": [Interval(Real, 0, None, closed="left")],
+        "snap_sigma": [Interval(Real, 0, None, closed="neither")],
+        "n_jobs": N_JOBS,
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        pseudo_threshold=0.6,
+        max_pseudo=1000,
+        check_pseudo_labels=True,
+        region_weight=0.5,
+        blend="linear",
+        sigma_min=0.5,
+        sigma_max=16.0,
+        convert2lab=True,
+        snap_width=3,
+        snap_sigma=2.0,
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.pseudo_threshold = pseudo_threshold
+        self.max_pseudo = max_pseudo
+        self.check_pseudo_labels = check_pseudo_labels
+        self.region_weight = region_weight
+        self.blend = blend
+        self.sigma_min = sigma_min
+        self.sigma_max = sigma_max
+        self.convert2lab = convert2lab
+        self.snap_width = snap_width
+        self.snap_sigma = snap_sigma
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, *, region_proba):
+        """Fit the pixel classifier on scribbles and confident pseudo-labels.
+
+        Parameters
+        ----------
+        X : list of Regions
+            The training regions (their images give the pixel features).
+        y : list of ndarray of shape (H, W) of int
+            Pixel labels; -1 marks unlabeled pixels.
+        region_proba : list of ndarray of shape (n_regions, n_classes)
+            Region class probabilities of each training image, columns in the
+            order of the sorted classes of ``y``.
+
+        Returns
+        -------
+        self : PixelRefiner
+            The fitted refiner.
+        """
+        X, y, region_proba = self._check_fit_input(X, y, region_proba)
+        self._fit(X, y, region_proba, _PixelFeatures(self, X))
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_predict_proba(self, X, y, *, region_proba):
+        """Fit, then refine the probabilities of the training images.
+
+        The same as ``fit(X, y, region_proba=region_proba).predict_proba(X,
+        region_proba=region_proba)``, with the pixel features of each image
+        computed once (while they fit in 512 MB).
+
+        Parameters
+        ----------
+        X : list of Regions
+            The training regions.
+        y : list of ndarray of shape (H, W) of int
+            Pixel labels; -1 marks unlabeled pixels.
+        region_proba : list of ndarray of shape (n_regions, n_classes)
+            Region class probabilities of each training image.
+
+        Returns
+        -------
+        proba : list of ndarray of shape (H, W, n_classes)
+            Refined class probabilities of every pixel.
+        """
+        X, y, region_proba = self._check_fit_input(X, y, region_proba)
+        features = _PixelFeatures(self, X, keep=True)
+        self._fit(X, y, region_proba, features)
+        return self._predict_proba(X, region_proba, features)
+
+    def _check_fit_input(self, X, y, region_proba):
+        X = check_regions(X, name="X", estimator="PixelRefiner")
+        y = check_labels(y, [r.shape for r in X], name="y", require_labeled=True)
+        if self.sigma_min > self.sigma_max:
+            raise ValueError(
+                f"sigma_min={self.sigma_min} is larger than "
+                f"sigma_max={self.sigma_max}; expected sigma_min <= sigma_max."
+            )
+        self.classes_ = np.unique(np.concatenate([lab[lab >= 0] for lab in y]))
+        region_proba = self._check_region_proba(X, region_proba)
+        return X, y, region_proba
+
+    def _check_region_proba(self, X, region_proba):
+        if len(region_proba) != len(X):
+            raise ValueError(
+                f"region_proba has {len(region_proba)} arrays for {len(X)} "
+                f"images; expected one (n_regions, n_classes) array per image."
+            )
+        n_classes = len(self.classes_)
+        checked = []
+        for i, (regions, proba) in enumerate(zip(X, region_proba)):
+            proba = np.asarray(proba)
+            if proba.shape != (regions.n_regions, n_classes):
+                raise ValueError(
+                    f"region_proba[{i}] has shape {proba.shape}; expected "
+                    f"({regions.n_regions}, {n_classes}): one row per region of "
+                    f"X[{i}] and one column per class."
+                )
+            checked.append(proba)
+        return checked
+
+    def _new_estimator(self, rng, n_estimators=_TREES):
+        if self.estimator is None:
+            return RandomForestClassifier(
+                n_estimators=n_estimators,
+                n_jobs=self.n_jobs,
+                random_state=draw_seed(rng),
+            )
+        return clone(self.estimator)
+
+    def _fit(self, X, y, region_proba, features):
+        rng = check_random_state(self.random_state)
+        n_classes = len(self.classes_)
+        scribbled, pseudo = [], []  # (image index, flat pixel index, class)
+        for i, (regions, lab, proba) in enumerate(zip(X, y, region_proba)):
+            lab = np.where(lab >= 0, np.searchsorted(self.classes_, lab), -1).ravel()
+            seg = regions.segments.ravel()
+            confidence = proba.max(axis=1)[seg]
+            best = proba.argmax(axis=1)[seg]
+            idx = np.flatnonzero(lab >= 0)
+            scribbled.append((np.full(idx.size, i), idx, lab[idx]))
+            idx = np.flatnonzero((lab < 0) & (confidence >= self.pseudo_threshold))
+            if self.max_pseudo == 0:
+                idx = idx[:0]
+            pseudo.append((np.full(idx.size, i), idx, best[idx]))
+        img_s, pix_s, cls_s = (np.concatenate(a) for a in zip(*scribbled))
+        img_p, pix_p, cls_p = (np.concatenate(a) for a in zip(*pseudo))
+        # Candidates: up to 4 * max_pseudo per class when they must agree with
+        # a classifier of the scribbles, max_pseudo otherwise.
+        n_draw = self.max_pseudo * (4 if self.check_pseudo_labels else 1)
+        keep = _per_class_sample(np.arange(cls_p.size), cls_p, n_classes, n_draw, rng)
+        img_p, pix_p, cls_p = img_p[keep], pix_p[keep], cls_p[keep]
+
+        both = features.rows(
+            np.concatenate([img_s, img_p]), np.concatenate([pix_s, pix_p])
+        )
+        features_s, features_p = both[: img_s.size], both[img_s.size :]
+        if self.check_pseudo_labels and cls_p.size:
+            # Keep the pseudo-labels a classifier of the scribbles agrees with:
+            # a region that label spreading got wrong rarely passes both.
+            first = self._new_estimator(rng, _CHECK_TREES).fit(features_s, cls_s)
+            agree = first.classes_[first.predict_proba(features_p).argmax(axis=1)]
+            ok = np.flatnonzero(agree == cls_p)
+            keep = _per_class_sample(ok, cls_p[ok], n_classes, self.max_pseudo, rng)
+            features_p, cls_p = features_p[keep], cls_p[keep]
+        self.n_scribbled_ = int(cls_s.size)
+        self.n_pseudo_ = int(cls_p.size)
+        self.estimator_ = self._new_estimator(rng).fit(
+            np.concatenate([features_s, features_p]), np.concatenate([cls_s, cls_p])
+        )
+        return self
+
+    def predict_proba(self, X, *, region_proba):
+        """Blend pixel-classifier and region probabilities, snapped to edges.
+
+        Parameters
+        ----------
+        X : list of Regions
+            The regions of the images to refine.
+        region_proba : list of ndarray of shape (n_regions, n_classes)
+            Region class probabilities of each image, columns in the order
+            of ``classes_``.
+
+        Returns
+        -------
+        proba : list of ndarray of shape (H, W, n_classes)
+            Refined class probabilities of every pixel.
+        """
+        check_is_fitted(self)
+        X = check_regions(X, name="X", estimator="PixelRefiner")
+        region_proba = self._check_region_proba(X, region_proba)
+        return self._predict_proba(X, region_proba, _PixelFeatures(self, X))
+
+    def _pixel_proba(self, X, features):
+        """Yield the pixel classifier's (n_pixels, n_classes) proba per image.
+
+        Images are predicted in batches of about ``_PREDICT_BATCH_PIXELS``
+        pixels: one call per batch costs less than one per small image.
+        """
+        n_classes = len(self.classes_)
+        batch, n_pixels = [], 0
+        for i, regions in enumerate(X):
+            batch.append(i)
+            n_pixels += regions.segments.size
+            if n_pixels < _PREDICT_BATCH_PIXELS and i + 1 < len(X):
+                continue
+            stacks = [features(j) for j in batch]
+            proba = self.estimator_.predict_proba(np.concatenate(stacks))
+            del stacks
+            bounds = np.cumsum([0] + [X[j].segments.size for j in batch])
+            for lo, hi in zip(bounds[:-1], bounds[1:]):
+                full = np.zeros((hi - lo, n_classes))
+                full[:, self.estimator_.classes_] = proba[lo:hi]
+                yield full
+            batch, n_pixels = [], 0
+
+    def _blend(self, region, pixel):
+        w = self.region_weight
+        if self.blend == "linear":
+            return w * region + (1 - w) * pixel
+        eps = 1e-3
+        out = np.exp(w * np.log(region + eps) + (1 - w) * np.log(pixel + eps))
+        return out / out.sum(axis=1, keepdims=True)
+
+    def _predict_proba(self, X, region_proba, features):
+        n_classes = len(self.classes_)
+        pixel_proba = self._pixel_proba(X, features) if self.region_weight < 1 else None
+        out = []
+        for regions, proba in zip(X, region_proba):
+            painted = regions.paint(proba).reshape(-1, n_classes)
+            if pixel_proba is not None:
+                painted = self._blend(painted, next(pixel_proba))
+            painted = painted.reshape(*regions.shape, n_classes)
+            out.append(
+                snap_to_edges(regions.image, painted, self.snap_width, self.snap_sigma)
+            )
+        return out

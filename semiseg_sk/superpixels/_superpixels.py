@@ -1,0 +1,232 @@
+# Authors: The semiseg_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Superpixels: split every image into regions with scikit-image."""
+
+import inspect
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted
+
+from .._regions import Regions
+from ..base import ImageEstimatorMixin
+from ..utils._docstring import docstring
+from ..utils._image import as_float_image
+from ..utils._parallel import N_JOBS, capped_n_jobs
+from ..utils.fixes import Interval, StrOptions, _fit_context
+from ..utils.validation import check_images, check_labels, n_channels
+from ._methods import METHODS
+
+__all__ = ["Superpixels"]
+
+# Keyword arguments of the scikit-image functions that method_params may not set.
+_RESERVED_PARAMS = {"image", "return_tree"}
+
+
+def _check_method_params(method, params):
+    """Reject method_params keys the scikit-image function does not take."""
+    func = METHODS[method].skimage_function
+    allowed = set(inspect.signature(func).parameters) - _RESERVED_PARAMS
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ValueError(
+            f"method_params has {unknown} that skimage.segmentation.{method} does "
+            f"not accept; expected keys among {sorted(allowed)}."
+        )
+
+
+def _segment_or_explain(index, image, method, n_segments, compactness, params):
+    """Region map (0..n-1) of one float image; errors name the image index."""
+    try:
+        labels = METHODS[method].segment(image, n_segments, compactness, params)
+    except (TypeError, ValueError) as exc:
+        error = TypeError if isinstance(exc, TypeError) else ValueError
+        raise error(
+            f"Superpixels(method={method!r}) failed on X[{index}] (shape "
+            f"{image.shape}) with method_params={params}: {exc}"
+        ) from exc
+    _, segments = np.unique(labels, return_inverse=True)
+    return segments.reshape(labels.shape).astype(np.intp)
+
+
+@docstring
+class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
+    """Split each image into superpixels, returning one Regions per image.
+
+    The first step of a semiseg_sk pipeline. Regions given as input (for
+    example made by hand with :class:`~semiseg_sk.Regions`) pass through
+    unchanged, so users can bring their own segmentation.
+
+    Parameters
+    ----------
+    method : {"slic", "felzenszwalb", "quickshift", "watershed"}, default="slic"
+        The scikit-image algorithm: :func:`skimage.segmentation.slic`,
+        :func:`~skimage.segmentation.felzenszwalb`,
+        :func:`~skimage.segmentation.quickshift` or a compact
+        :func:`~skimage.segmentation.watershed` of the Sobel gradient.
+    n_segments : int, default=400
+        Approximate number of regions per image for ``"slic"`` and
+        ``"watershed"``. For ``"felzenszwalb"`` it sets ``min_size`` to
+        ``H * W // (2 * n_segments)`` so that there are at most about
+        ``2 * n_segments`` regions; ``"quickshift"`` ignores it (use
+        ``method_params={"kernel_size": ...}``).
+    compactness : float, default=None
+        Balance of colour and space for ``"slic"`` and ``"watershed"``. None
+        runs SLICO (``slic_zero=True``), which adapts the compactness of each
+        superpixel to its texture and needs no tuning; for watershed None
+        means 1e-3.
+    method_params : dict, default=None
+        Further keyword arguments for the scikit-image function; they override
+        the defaults above.
+    {n_jobs}
+
+    Attributes
+    ----------
+    n_channels_ : int
+        Number of channels of the images seen at fit (1 for grey).
+
+    See Also
+    --------
+    Regions : The container returned for each image.
+    RegionStats : Hand-crafted features of each region.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk import Superpixels
+    >>> rng = np.random.RandomState(0)
+    >>> images = [rng.rand(32, 32), rng.rand(40, 30)]
+    >>> regions = Superpixels(n_segments=16).fit_transform(images)
+    >>> [r.shape for r in regions]
+    [(32, 32), (40, 30)]
+    """
+
+    _parameter_constraints = {
+        "method": [StrOptions(set(METHODS))],
+        "n_segments": [Interval(Integral, 1, None, closed="left")],
+        "compactness": [Interval(Real, 0, None, closed="neither"), None],
+        "method_params": [dict, None],
+        "n_jobs": N_JOBS,
+    }
+
+    def __init__(
+        self,
+        method="slic",
+        *,
+        n_segments=400,
+        compactness=None,
+        method_params=None,
+        n_jobs=None,
+    ):
+        self.method = method
+        self.n_segments = n_segments
+        self.compactness = compactness
+        self.method_params = method_params
+        self.n_jobs = n_jobs
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the images and remember their channel count.
+
+        Superpixels learn nothing from the data; ``fit`` exists so that the
+        step can sit in a :class:`~sklearn.pipeline.Pipeline`.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (H, W) or (H, W, C), or list of Regions
+            Images, grey or channels last.
+        y : list of ndarray of shape (H, W) of int, default=None
+            Ignored, but when given (as a Pipeline does) it is checked against
+            the images, so that a pipeline rejects bad labels before its slow
+            steps run.
+
+        Returns
+        -------
+        self : Superpixels
+            The fitted step.
+        """
+        images = self._images(X, n_channels_expected=None)
+        if y is not None:
+            check_labels(y, [image.shape for image in images], name="y")
+        _check_method_params(self.method, self.method_params or {})
+        self._check_sizes(X, images)
+        self.n_channels_ = n_channels(images[0])
+        return self
+
+    @staticmethod
+    def _images(X, n_channels_expected):
+        if isinstance(X, (list, tuple)):
+            X = [x.image if isinstance(x, Regions) else x for x in X]
+        return check_images(
+            X,
+            name="X",
+            n_channels_expected=n_channels_expected,
+            estimator="Superpixels",
+        )
+
+    def _check_sizes(self, X, images):
+        """n_segments must not exceed the pixels of an image to segment."""
+        if not METHODS[self.method].uses_n_segments:
+            return
+        for i, image in enumerate(images):
+            n_pixels = image.shape[0] * image.shape[1]
+            if self.n_segments > n_pixels and not isinstance(X[i], Regions):
+                raise ValueError(
+                    f"n_segments={self.n_segments} is larger than the "
+                    f"{n_pixels} pixels of X[{i}] (shape {image.shape}); expected "
+                    f"n_segments <= height * width of every image."
+                )
+
+    def transform(self, X):
+        """Split each image into regions.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (H, W) or (H, W, C), or list of Regions
+            Images, grey or channels last. Regions pass through unchanged.
+
+        Returns
+        -------
+        regions : list of Regions
+            One Regions per image, without features.
+        """
+        check_is_fitted(self)
+        images = self._images(X, n_channels_expected=self.n_channels_)
+        params = dict(self.method_params or {})
+        self._check_sizes(X, images)
+        todo = [
+            (i, img) for i, img in enumerate(images) if not isinstance(X[i], Regions)
+        ]
+        segments = Parallel(n_jobs=capped_n_jobs(self.n_jobs, len(todo)))(
+            delayed(_segment_or_explain)(
+                i,
+                as_float_image(img),
+                self.method,
+                self.n_segments,
+                self.compactness,
+                params,
+            )
+            for i, img in todo
+        )
+        out = list(X)
+        for (i, img), seg in zip(todo, segments):
+            out[i] = Regions._from_trusted(img, seg, None, None, int(seg.max()) + 1)
+        return out
+
+    def fit_transform(self, X, y=None):
+        """Fit, then split each image into regions.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (H, W) or (H, W, C), or list of Regions
+            Images, grey or channels last.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        regions : list of Regions
+        """
+        return self.fit(X, y).transform(X)

@@ -1,0 +1,52 @@
+# Authors: The semiseg_sk developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""The ``n_jobs`` parameter: its constraint and how many workers it starts."""
+
+from numbers import Integral
+
+from joblib import effective_n_jobs
+
+from .fixes import Interval
+
+__all__ = ["N_JOBS", "capped_n_jobs"]
+
+# Any non-zero int (negative counts back from the number of processors, as in
+# joblib) or None; 0 would mean "no worker" and is rejected with its name.
+N_JOBS = [
+    Interval(Integral, None, -1, closed="right"),
+    Interval(Integral, 1, None, closed="left"),
+    None,
+]
+
+
+def capped_n_jobs(n_jobs, n_tasks):
+    """The ``n_jobs`` to hand joblib for ``n_tasks`` independent tasks.
+
+    Never more workers than tasks: ``n_jobs=-1`` or ``n_jobs=1000`` on four
+    images starts four workers, not one per core or a thousand. ``None`` is
+    returned unchanged, so that a :func:`joblib.parallel_backend` context
+    (dask, for instance) still decides.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        The user's ``n_jobs``.
+    n_tasks : int
+        Number of independent tasks, e.g. images.
+
+    Returns
+    -------
+    n_jobs : int or None
+        At most ``max(n_tasks, 1)``.
+
+    Examples
+    --------
+    >>> from semiseg_sk.utils._parallel import capped_n_jobs
+    >>> capped_n_jobs(1000, 4)
+    4
+    >>> capped_n_jobs(None, 4) is None
+    True
+    """
+    if n_jobs is None:
+        return None
+    return max(1, min(effective_n_jobs(n_jobs), n_tasks))

@@ -1,0 +1,260 @@
+"""Tests of PixelRefiner and RegionClassifier(refiner=...)."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from semiseg_sk import (
+    PixelRefiner,
+    RegionClassifier,
+    RegionStats,
+    Superpixels,
+    make_segmenter,
+)
+from semiseg_sk.metrics import mean_iou
+from semiseg_sk.refine._snap import snap_to_edges
+
+
+def _thin_lines(seed=0, size=64):
+    """Dark image with 2-pixel bright lines: thinner than any superpixel."""
+    rng = np.random.RandomState(seed)
+    truth = np.zeros((size, size), dtype=np.int64)
+    for row in (10, 30, 50):
+        truth[row : row + 2, 4:-4] = 1
+    image = np.where(truth == 1, 0.8, 0.3) + rng.normal(0, 0.03, truth.shape)
+    labels = np.full(truth.shape, -1)
+    labels[30, 10:30] = 1
+    labels[20, 10:30] = 0
+    labels[40, 30:50] = 0
+    return [np.clip(image, 0, 1)], [labels], [truth]
+
+
+def _regions(images, n_segments=16):
+    return RegionStats(filters=False).fit_transform(
+        Superpixels(n_segments=n_segments).fit_transform(images)
+    )
+
+
+def test_refine_keeps_structures_thinner_than_regions():
+    # Lines thinner than the snapping band need snapping turned off.
+    images, labels, truths = _thin_lines()
+    X = _regions(images)
+    plain = RegionClassifier().fit(X, labels)
+    refined = RegionClassifier(refiner=PixelRefiner(snap_width=0, random_state=0)).fit(
+        X, labels
+    )
+    line_iou = [
+        mean_iou(truths, clf.predict(X), per_class=True)[1] for clf in (plain, refined)
+    ]
+    assert line_iou[1] > 0.8
+    assert line_iou[1] > line_iou[0] + 0.2
+
+
+def test_predict_proba_shape_and_sum(tiny_data):
+    images, labels, _ = tiny_data
+    X = _regions(images, n_segments=30)
+    clf = RegionClassifier(refiner=PixelRefiner(random_state=0)).fit(X, labels)
+    proba = clf.predict_proba(X)
+    masks = clf.predict(X)
+    for p, m, image in zip(proba, masks, images):
+        assert p.shape == image.shape[:2] + (len(clf.classes_),)
+        np.testing.assert_allclose(p.sum(axis=-1), 1.0)
+        np.testing.assert_array_equal(m, clf.classes_[p.argmax(axis=-1)])
+
+
+@pytest.mark.parametrize("blend", ["linear", "geometric"])
+def test_region_weight_one_is_the_region_classifier(tiny_data, blend):
+    images, labels, _ = tiny_data
+    X = _regions(images, n_segments=30)
+    plain = RegionClassifier().fit(X, labels)
+    refined = RegionClassifier(
+        refiner=PixelRefiner(
+            region_weight=1.0, blend=blend, snap_width=0, random_state=0
+        )
+    ).fit(X, labels)
+    for a, b in zip(plain.predict(X), refined.predict(X)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_pseudo_labels_are_capped(tiny_data):
+    images, labels, _ = tiny_data
+    X = _regions(images, n_segments=30)
+    clf = RegionClassifier(
+        refiner=PixelRefiner(max_pseudo=50, pseudo_threshold=0.0, random_state=0)
+    ).fit(X, labels)
+    n_classes = len(clf.classes_)
+    assert 0 < clf.refiner_.n_pseudo_ <= 50 * n_classes
+    assert clf.refiner_.n_scribbled_ == sum(int((lab >= 0).sum()) for lab in labels)
+    without = RegionClassifier(refiner=PixelRefiner(max_pseudo=0, random_state=0)).fit(
+        X, labels
+    )
+    assert without.refiner_.n_pseudo_ == 0
+
+
+def test_class_labels_need_not_be_0_to_k(tiny_data):
+    images, labels, _ = tiny_data
+    shifted = [np.where(lab >= 0, lab * 10 + 5, -1) for lab in labels]
+    X = _regions(images, n_segments=30)
+    clf = RegionClassifier(refiner=PixelRefiner(random_state=0)).fit(X, shifted)
+    assert set(np.unique(np.concatenate([m.ravel() for m in clf.predict(X)]))) <= {
+        5,
+        15,
+        25,
+    }
+
+
+def test_make_segmenter_refine_param_and_determinism(tiny_data):
+    images, labels, _ = tiny_data
+    seg = make_segmenter(n_segments=30, autoencoder=False, random_state=0)
+    assert isinstance(seg.get_params()["regionclassifier__refiner"], PixelRefiner)
+    assert (
+        make_segmenter(refine=False).get_params()["regionclassifier__refiner"] is None
+    )
+    a = seg.fit(images, labels).predict(images)
+    b = clone(seg).fit(images, labels).predict(images)
+    for ma, mb in zip(a, b):
+        np.testing.assert_array_equal(ma, mb)
+    seg.set_params(regionclassifier__refiner__region_weight=0.2)
+    assert seg.named_steps["regionclassifier"].refiner.region_weight == 0.2
+
+
+def _step_image(edge=20, size=40):
+    image = np.zeros((size, size))
+    image[:, edge:] = 1.0
+    return image
+
+
+def test_snapping_moves_boundaries_onto_image_edges():
+    image = _step_image(edge=20)
+    proba = np.zeros((40, 40, 2))
+    proba[:, :22, 0] = 0.6  # class boundary two pixels right of the edge
+    proba[:, 22:, 1] = 0.6
+    proba[..., 0] += np.where(proba[..., 0] == 0, 0.4, 0.0)
+    proba[..., 1] += np.where(proba[..., 1] == 0, 0.4, 0.0)
+    snapped = snap_to_edges(image, proba, width=3, sigma=1.0)
+    assert snapped is not proba
+    np.testing.assert_array_equal(snapped.argmax(-1), (image > 0.5).astype(int))
+    # Probabilities are copied from the pixel whose basin each pixel joins.
+    assert set(np.unique(snapped)) <= set(np.unique(proba))
+    np.testing.assert_allclose(snapped.sum(-1), 1.0)
+
+
+def test_snapping_removes_specks_narrower_than_the_band():
+    image = np.full((30, 30), 0.5)
+    proba = np.zeros((30, 30, 2))
+    proba[..., 0] = 1.0
+    proba[14:16, 14:16] = [0.2, 0.8]  # a 2x2 speck of class 1
+    snapped = snap_to_edges(image, proba, width=2, sigma=1.0)
+    assert (snapped.argmax(-1) == 0).all()
+    assert snap_to_edges(image, proba, width=0, sigma=1.0) is proba
+
+
+@pytest.mark.parametrize("n_classes", [1, 2])
+def test_snapping_without_boundaries_or_markers_keeps_proba(n_classes):
+    image = np.random.RandomState(0).rand(6, 6)
+    proba = np.zeros((6, 6, n_classes))
+    proba[..., 0] = 1.0
+    if n_classes == 2:
+        proba[:, 3:] = [0.0, 1.0]  # every pixel is within 3 of the boundary
+    assert snap_to_edges(image, proba, width=3, sigma=1.0) is proba
+
+
+def test_snapping_rgb_image_and_predict_agree_with_proba(tiny_data):
+    images, labels, _ = tiny_data
+    X = _regions(images)
+    clf = RegionClassifier(refiner=PixelRefiner(random_state=0)).fit(X, labels)
+    proba = clf.predict_proba(X)
+    for mask, p in zip(clf.predict(X), proba):
+        np.testing.assert_array_equal(mask, clf.classes_[p.argmax(-1)])
+    rgb = np.stack([_step_image(), _step_image(18), _step_image(22)], axis=-1)
+    p = np.zeros((40, 40, 2))
+    p[:, :25] = [0.9, 0.1]
+    p[:, 25:] = [0.1, 0.9]
+    snapped = snap_to_edges(rgb, p, width=6, sigma=1.0)
+    assert 18 <= (snapped.argmax(-1)[0] == 0).sum() <= 22
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"snap_width": -1},
+        {"snap_sigma": 0},
+        {"region_weight": 1.5},
+        {"pseudo_threshold": -0.1},
+        {"convert2lab": "yes"},
+    ],
+)
+def test_bad_parameters_name_the_parameter(tiny_data, params):
+    images, labels, _ = tiny_data
+    X = _regions(images)
+    clf = RegionClassifier(refiner=PixelRefiner(**params))
+    with pytest.raises(ValueError, match=list(params)[0]):
+        clf.fit(X, labels)
+
+
+@pytest.mark.parametrize("kept_bytes", [0, 512 * 2**20])
+def test_fit_predict_proba_equals_fit_then_predict_proba(
+    tiny_data, monkeypatch, kept_bytes
+):
+    # Keeping the training images' pixel features (or not, once over the
+    # memory bound) changes the time, never the result.
+    import semiseg_sk.refine._refiner as refine_module
+
+    monkeypatch.setattr(refine_module, "_MAX_KEPT_FEATURE_BYTES", kept_bytes)
+    images, labels, _ = tiny_data
+    X = _regions(images, n_segments=30)
+    clf = RegionClassifier().fit(X, labels)
+    # The propagated region probabilities of the training images.
+    propagated = clf.estimator_[-1].label_distributions_
+    region_proba = np.split(propagated, np.cumsum([r.n_regions for r in X])[:-1])
+    expected = (
+        PixelRefiner(random_state=0)
+        .fit(X, labels, region_proba=region_proba)
+        .predict_proba(X, region_proba=region_proba)
+    )
+    got = PixelRefiner(random_state=0).fit_predict_proba(
+        X, labels, region_proba=region_proba
+    )
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+    masks = RegionClassifier(refiner=PixelRefiner(random_state=0)).fit_predict(
+        X, labels
+    )
+    for mask, p in zip(masks, expected):
+        np.testing.assert_array_equal(mask, clf.classes_[p.argmax(axis=-1)])
+
+
+def test_predictions_do_not_depend_on_the_prediction_batches(tiny_data, monkeypatch):
+    # The pixel classifier predicts several images per call; one image per
+    # call gives the same probabilities.
+    import semiseg_sk.refine._refiner as refine_module
+
+    images, labels, _ = tiny_data
+    X = _regions(images, n_segments=30)
+    clf = RegionClassifier(refiner=PixelRefiner(random_state=0)).fit(X, labels)
+    batched = clf.predict_proba(X)
+    monkeypatch.setattr(refine_module, "_PREDICT_BATCH_PIXELS", 1)
+    for a, b in zip(clf.predict_proba(X), batched):
+        np.testing.assert_allclose(a, b, atol=1e-12)
+
+
+def test_pixel_features_of_colour_images_in_lab():
+    from skimage.color import rgb2lab
+
+    from semiseg_sk.refine._refiner import pixel_features
+
+    rng = np.random.RandomState(0)
+    ramp = np.linspace(0, 1, 24)
+    rgb = np.stack(np.broadcast_arrays(ramp[:, None], ramp[None, :], 0.5), axis=-1)
+    lab = pixel_features(rgb, 1.0, 1.0, True)
+    # The first feature of each channel is its (slightly) smoothed intensity:
+    # lightness L / 100 for the first channel.
+    n_per_channel = lab.shape[1] // 3
+    smooth_l = lab[:, 0].reshape(24, 24)
+    assert np.corrcoef(smooth_l.ravel(), rgb2lab(rgb)[..., 0].ravel() / 100)[0, 1] > 0.9
+    assert not np.allclose(lab, pixel_features(rgb, 1.0, 1.0, False))
+    assert lab.shape[1] == 3 * n_per_channel
+    grey = rng.rand(24, 24)
+    np.testing.assert_array_equal(
+        pixel_features(grey, 1.0, 1.0, True), pixel_features(grey, 1.0, 1.0, False)
+    )
