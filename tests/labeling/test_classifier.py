@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+import scipy.sparse as sp
+import sklearn
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -200,3 +202,43 @@ def test_annotation_masks_without_minus_one_get_a_hint():
     mask[0, 0] = 1
     with pytest.warns(SingleClassWarning, match="mask_to_target"):
         RegionClassifier().fit(regions, [mask])
+
+
+class _SpreadingThatRecords(SparseLabelSpreading):
+    """SparseLabelSpreading that remembers the adjacency its fit was given."""
+
+    def fit(self, X, y, adjacency=None):
+        self.adjacency_seen_ = adjacency
+        return super().fit(X, y, adjacency=adjacency)
+
+
+@pytest.mark.parametrize("routing", [False, True])
+@pytest.mark.parametrize("in_pipeline", [False, True])
+def test_adjacency_is_routed_to_the_estimator_that_requests_it(routing, in_pipeline):
+    regions, labels = _halves(n_images=2)
+    spreading = _SpreadingThatRecords(n_neighbors=2)
+    estimator = make_pipeline(StandardScaler(), spreading) if in_pipeline else spreading
+    with sklearn.config_context(enable_metadata_routing=routing):
+        clf = RegionClassifier(estimator).fit(regions, labels)
+    final = clf.estimator_[-1] if in_pipeline else clf.estimator_
+    expected = sp.block_diag([r.adjacency() for r in regions]).toarray()
+    np.testing.assert_array_equal(final.adjacency_seen_.toarray(), expected)
+
+
+def test_an_estimator_can_decline_the_adjacency():
+    regions, labels = _halves(n_images=2)
+    with sklearn.config_context(enable_metadata_routing=True):
+        spreading = _SpreadingThatRecords(n_neighbors=2).set_fit_request(
+            adjacency=False
+        )
+        clf = RegionClassifier(make_pipeline(StandardScaler(), spreading))
+        clf.fit(regions, labels)
+    assert clf.estimator_[-1].adjacency_seen_ is None
+
+
+def test_estimators_that_take_no_adjacency_fit_under_routing():
+    regions, labels = _halves(n_images=2)
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = RegionClassifier(LabelSpreading(kernel="knn", n_neighbors=2))
+        masks = clf.fit(regions, labels).predict(regions)
+    assert {int(v) for m in masks for v in np.unique(m)} <= {3, 7}

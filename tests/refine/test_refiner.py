@@ -249,11 +249,11 @@ def test_pixel_features_of_colour_images_in_lab():
     lab = pixel_features(rgb, 1.0, 1.0, True)
     # The first feature of each channel is its (slightly) smoothed intensity:
     # lightness L / 100 for the first channel.
-    n_per_channel = lab.shape[1] // 3
     smooth_l = lab[:, 0].reshape(24, 24)
     assert np.corrcoef(smooth_l.ravel(), rgb2lab(rgb)[..., 0].ravel() / 100)[0, 1] > 0.9
     assert not np.allclose(lab, pixel_features(rgb, 1.0, 1.0, False))
-    assert lab.shape[1] == 3 * n_per_channel
+    # multiscale_basic_features: 4 features per scale and channel.
+    assert lab.shape == (24 * 24, 3 * 4)
     grey = rng.rand(24, 24)
     np.testing.assert_array_equal(
         pixel_features(grey, 1.0, 1.0, True), pixel_features(grey, 1.0, 1.0, False)
