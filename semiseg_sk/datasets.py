@@ -17,7 +17,7 @@ from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 from sklearn.utils import Bunch, check_random_state
 
-from .utils._random import draw_seed
+from .utils._random import RANDOM_STATE, draw_seed
 from .utils.fixes import Interval, StrOptions, validate_params
 
 __all__ = [
@@ -164,7 +164,7 @@ _MOSAIC_PARAMS = {
     "size": "no_validation",
     "split": [StrOptions({"train", "test", "all"})],
     "noise": [Interval(Real, 0, None, closed="left")],
-    "random_state": ["random_state"],
+    "random_state": RANDOM_STATE,
 }
 
 
@@ -345,7 +345,7 @@ def _brush(points, radius, shape):
         "n_strokes": [Interval(Integral, 1, None, closed="left")],
         "stroke_length": [Interval(Integral, 1, None, closed="left")],
         "stroke_width": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE,
     },
     prefer_skip_nested_validation=True,
 )

@@ -21,6 +21,7 @@ from .refine import PixelRefiner
 from .superpixels import Superpixels
 from .superpixels._methods import METHODS
 from .utils._parallel import N_JOBS
+from .utils._random import RANDOM_STATE
 from .utils.fixes import HasMethods, Interval, StrOptions, validate_params
 
 __all__ = ["make_segmenter", "predict_outputs", "to_device"]
@@ -36,7 +37,7 @@ __all__ = ["make_segmenter", "predict_outputs", "to_device"]
         "refine": ["boolean"],
         "estimator": [HasMethods(["fit", "predict"]), None],
         "device": [str],
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE,
         "n_jobs": N_JOBS,
         "verbose": ["verbose"],
     },

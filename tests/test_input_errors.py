@@ -14,13 +14,17 @@ from sklearn.exceptions import NotFittedError
 
 from semiseg_sk import (
     AutoencoderFeatures,
+    PixelRefiner,
     RegionClassifier,
     Regions,
     RegionStats,
+    SparseLabelSpreading,
     Superpixels,
     make_segmenter,
 )
+from semiseg_sk.datasets import make_scribbles, make_texture_mosaics
 from semiseg_sk.exceptions import SingleClassWarning
+from semiseg_sk.utils import fixes
 
 H = W = 24
 
@@ -413,6 +417,51 @@ def test_bad_step_parameters_rejected_at_fit(params, match):
     seg = _segmenter(autoencoder=True).set_params(**params)
     with pytest.raises(ValueError, match=match):
         seg.fit(IMAGES, LABELS)
+
+
+def _numeric_parameters():
+    """(estimator class, parameter) for every parameter with an interval."""
+    # fixes.Interval.__base__ is scikit-learn's Interval: a constraint made
+    # with it directly would take booleans, and fail here.
+    steps = [
+        Superpixels,
+        RegionStats,
+        AutoencoderFeatures,
+        SparseLabelSpreading,
+        PixelRefiner,
+    ]
+    for step in steps:
+        for name, constraints in step._parameter_constraints.items():
+            if any(isinstance(c, fixes.Interval.__base__) for c in constraints):
+                yield step, name
+
+
+@pytest.mark.parametrize(
+    "step, name",
+    list(_numeric_parameters()),
+    ids=[f"{s.__name__}.{n}" for s, n in _numeric_parameters()],
+)
+def test_numeric_parameters_refuse_booleans(step, name):
+    # bool is an int subclass, so scikit-learn's Interval takes True as 1.
+    estimator = step().set_params(**{name: True})
+    with pytest.raises(ValueError, match=rf"'{name}' parameter of {step.__name__}"):
+        estimator._validate_params()
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: make_segmenter(n_segments=True), "n_segments"),
+        (lambda: make_segmenter(n_jobs=True), "n_jobs"),
+        (lambda: make_segmenter(random_state=False), "random_state"),
+        (lambda: make_texture_mosaics(True), "n_images"),
+        (lambda: make_scribbles(_labels(), stroke_width=True), "stroke_width"),
+    ],
+    ids=["n_segments", "n_jobs", "random_state", "n_images", "stroke_width"],
+)
+def test_numeric_arguments_of_functions_refuse_booleans(call, name):
+    with pytest.raises(ValueError, match=rf"'{name}' parameter.*Got (True|False)"):
+        call()
 
 
 # -- state and wiring -------------------------------------------------------

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._docstring import Substitution
 from ..utils._parallel import N_JOBS
+from ..utils._random import RANDOM_STATE
 from ..utils.fixes import Interval, StrOptions, _fit_context
 from ._neighbors import EXACT_MAX_SAMPLES, LEAF_SIZE, approximate_kneighbors
 
@@ -287,7 +288,7 @@ class SparseLabelSpreading(ClassifierMixin, BaseEstimator):
             StrOptions({"auto", "approximate", "kd_tree", "ball_tree", "brute"})
         ],
         "n_jobs": N_JOBS,
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE,
     }
 
     def __init__(

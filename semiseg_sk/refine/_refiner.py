@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._regions import check_regions
 from ..utils._image import as_feature_image
 from ..utils._parallel import N_JOBS
-from ..utils._random import draw_seed
+from ..utils._random import RANDOM_STATE, draw_seed
 from ..utils.fixes import HasMethods, Interval, StrOptions, _fit_context
 from ..utils.validation import check_labels
 from ._snap import snap_to_edges
@@ -199,7 +199,7 @@ class PixelRefiner(BaseEstimator):
         "snap_width": [Interval(Real, 0, None, closed="left")],
         "snap_sigma": [Interval(Real, 0, None, closed="neither")],
         "n_jobs": N_JOBS,
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE,
     }
 
     def __init__(

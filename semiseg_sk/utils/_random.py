@@ -2,9 +2,21 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Seeds drawn from a numpy RandomState, for the libraries that take an int."""
 
+from numbers import Integral
+
 import numpy as np
 
-__all__ = ["draw_seed"]
+from .fixes import Interval
+
+__all__ = ["RANDOM_STATE", "draw_seed"]
+
+# The ``random_state`` constraint: scikit-learn's "random_state" without the
+# booleans it takes as seeds 0 and 1.
+RANDOM_STATE = [
+    Interval(Integral, 0, 2**32 - 1, closed="both"),
+    np.random.RandomState,
+    None,
+]
 
 
 def draw_seed(rng, size=None):

@@ -10,10 +10,10 @@ from sklearn.base import _fit_context
 from sklearn.semi_supervised._label_propagation import BaseLabelPropagation
 from sklearn.utils._param_validation import (
     HasMethods,
-    Interval,
     StrOptions,
     validate_params,
 )
+from sklearn.utils._param_validation import Interval as _SklearnInterval
 
 __all__ = [
     "BaseLabelPropagation",
@@ -23,3 +23,19 @@ __all__ = [
     "_fit_context",
     "validate_params",
 ]
+
+
+class Interval(_SklearnInterval):
+    """scikit-learn's ``Interval`` constraint, refusing booleans.
+
+    ``bool`` is a subclass of ``int``, so scikit-learn's ``Interval(Integral,
+    1, None)`` takes ``n_segments=True`` as 1. Every numeric parameter of
+    semiseg_sk is validated by this one instead: ``True`` and ``False`` fail
+    with the parameter's name, like any other value of the wrong type.
+    """
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, bool) and super().is_satisfied_by(val)
+
+    def __str__(self):
+        return f"{super().__str__()} (not a bool)"

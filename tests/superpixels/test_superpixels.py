@@ -84,3 +84,11 @@ def test_errors():
     sp = Superpixels(n_segments=4).fit([np.zeros((8, 8))])
     with pytest.raises(ValueError, match="channel"):
         sp.transform([np.zeros((8, 8, 3))])
+
+
+@pytest.mark.parametrize("value", [True, False, np.bool_(True)])
+def test_n_segments_refuses_booleans(value):
+    # bool is an int subclass: n_segments=True used to run as 1 segment.
+    match = r"'n_segments' parameter of Superpixels.*not a bool"
+    with pytest.raises(ValueError, match=match):
+        Superpixels(n_segments=value).fit([np.zeros((8, 8))])

@@ -14,7 +14,7 @@ from ...base import RegionFeatureMixin
 from ...utils._docstring import docstring
 from ...utils._image import as_float_image, channels_last
 from ...utils._parallel import N_JOBS, capped_n_jobs
-from ...utils._random import draw_seed
+from ...utils._random import RANDOM_STATE, draw_seed
 from ...utils.fixes import Interval, StrOptions, _fit_context
 from .._patches import region_patches
 from .._torch import TorchModuleMixin, import_torch, resolve_device, torch_threads
@@ -203,7 +203,7 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "callbacks": [list, None],
         "verbose": ["verbose"],
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE,
         "n_jobs": N_JOBS,
     }
 
