@@ -68,3 +68,28 @@ def fast_segmenter():
         return seg
 
     return build
+
+
+@pytest.fixture
+def parallel_calls(monkeypatch):
+    """Record ``(n_jobs, n_tasks)`` of every joblib ``Parallel`` call, run serially.
+
+    Every ``Parallel`` -- semiseg_sk's, scikit-learn's forests and neighbour
+    searches -- ends in ``joblib.Parallel.__call__``; the recorded ``n_jobs``
+    is the one its caller asked for, then the tasks run in one process, so a
+    test of the ``n_jobs`` given to joblib starts no workers.
+    """
+    import joblib
+
+    calls = []
+    original = joblib.Parallel.__call__
+
+    def record(self, iterable):
+        tasks = list(iterable)
+        n_jobs = self.n_jobs if isinstance(self.n_jobs, int) else None
+        calls.append((n_jobs, len(tasks)))
+        self.n_jobs = 1
+        return original(self, tasks)
+
+    monkeypatch.setattr(joblib.Parallel, "__call__", record)
+    return calls

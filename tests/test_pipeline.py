@@ -208,3 +208,15 @@ def test_pickling_does_not_change_the_estimator(tiny_data):
     assert before.keys() == after.keys()
     for name in before:
         assert before[name].keys() == after[name].keys(), name
+
+
+def test_n_jobs_is_capped_by_the_work(tiny_data, fast_segmenter, parallel_calls):
+    # n_jobs=1000 on four images must not ask joblib for a thousand workers:
+    # no Parallel call of any step (nor of the forests or neighbour searches
+    # inside them) gets more jobs than it has tasks.
+    images, labels, _ = tiny_data
+    seg = fast_segmenter(n_jobs=1000).fit(images, labels)
+    seg.predict(images[:1])
+    assert parallel_calls
+    too_many = [(n, tasks) for n, tasks in parallel_calls if n and n > tasks]
+    assert not too_many

@@ -10,6 +10,7 @@ edges between regions that touch, and keeps everything sparse, so that a
 million regions fit in a few GB.
 """
 
+import copy
 import warnings
 from numbers import Integral, Real
 
@@ -22,7 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._docstring import Substitution
-from ..utils._parallel import N_JOBS
+from ..utils._parallel import N_JOBS, capped_n_jobs
 from ..utils._random import RANDOM_STATE
 from ..utils.fixes import Interval, StrOptions, _fit_context
 from ._neighbors import EXACT_MAX_SAMPLES, LEAF_SIZE, approximate_kneighbors
@@ -103,9 +104,9 @@ def _normalized_affinity(W):
 _n_jobs_doc = """n_jobs : int, default=None
         Number of parallel jobs for the exact neighbour searches (the graph
         for small data and the neighbours of new samples in ``predict``).
-        ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context.
-        ``-1`` means using all processors. Results do not depend on
-        ``n_jobs``."""
+        Never more jobs than samples searched for. ``None`` means 1 unless in
+        a :obj:`joblib.parallel_backend` context. ``-1`` means using all
+        processors. Results do not depend on ``n_jobs``."""
 
 
 @Substitution(n_jobs=_n_jobs_doc)
@@ -417,7 +418,7 @@ class SparseLabelSpreading(ClassifierMixin, BaseEstimator):
         if approximate and n_samples > LEAF_SIZE:
             dist, ind = approximate_kneighbors(X, k, self.random_state)
         else:
-            dist, ind = self.nn_.kneighbors()
+            dist, ind = self._kneighbors()
         self.bandwidths_ = _guard_bandwidths(dist[:, -1])
         W = _knn_affinity(dist, ind, self.bandwidths_)
         del dist, ind
@@ -425,6 +426,18 @@ class SparseLabelSpreading(ClassifierMixin, BaseEstimator):
             W = (1 - self.spatial_weight) * W + self.spatial_weight * A
             W.eliminate_zeros()
         return _normalized_affinity(W)
+
+    def _kneighbors(self, X=None):
+        """``nn_.kneighbors`` with no more jobs than rows to search for.
+
+        The search splits its queries into ``n_jobs`` chunks: ``n_jobs=1000``
+        on five queries would start a thousand threads. A shallow copy of
+        ``nn_`` gets the capped ``n_jobs``, so the fitted index is unchanged.
+        """
+        nn = copy.copy(self.nn_)
+        n_queries = nn.n_samples_fit_ if X is None else X.shape[0]
+        nn.n_jobs = capped_n_jobs(self.n_jobs, n_queries)
+        return nn.kneighbors(X, n_neighbors=self.n_neighbors_)
 
     def predict_proba(self, X):
         """Class probabilities of new samples from their training neighbours.
@@ -445,7 +458,7 @@ class SparseLabelSpreading(ClassifierMixin, BaseEstimator):
         X = validate_data(
             self, X, reset=False, dtype=np.float64, ensure_all_finite=True
         )
-        dist, ind = self.nn_.kneighbors(X, n_neighbors=self.n_neighbors_)
+        dist, ind = self._kneighbors(X)
         sigma = dist[:, -1].copy()
         sigma[sigma <= 0] = self.bandwidths_.min()
         exponent = dist**2 / (sigma[:, None] * self.bandwidths_[ind])

@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._regions import check_regions
 from ..utils._image import as_feature_image
-from ..utils._parallel import N_JOBS
+from ..utils._parallel import N_JOBS, capped_n_jobs
 from ..utils._random import RANDOM_STATE, draw_seed
 from ..utils.fixes import HasMethods, Interval, StrOptions, _fit_context
 from ..utils.validation import check_labels
@@ -156,9 +156,9 @@ class PixelRefiner(BaseEstimator):
         Gaussian smoothing of the image before its gradient is taken for
         snapping.
     n_jobs : int, default=None
-        Cores the default forests use. ``None`` means 1 unless in a
-        :obj:`joblib.parallel_backend` context; ``-1`` means all processors.
-        Results do not depend on it.
+        Cores the default forests use, never more than they have trees.
+        ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context;
+        ``-1`` means all processors. Results do not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seeds the pixel sampling and the default forests.
 
@@ -318,7 +318,7 @@ class PixelRefiner(BaseEstimator):
         if self.estimator is None:
             return RandomForestClassifier(
                 n_estimators=n_estimators,
-                n_jobs=self.n_jobs,
+                n_jobs=capped_n_jobs(self.n_jobs, n_estimators),
                 random_state=draw_seed(rng),
             )
         return clone(self.estimator)

@@ -254,3 +254,15 @@ def test_convergence_warning():
     y = _few_labels(y, 1, 0)
     with pytest.warns(ConvergenceWarning, match="max_iter=2"):
         SparseLabelSpreading(max_iter=2).fit(X, y)
+
+
+@pytest.mark.parametrize("algorithm", ["kd_tree", "ball_tree", "brute"])
+def test_neighbour_search_n_jobs_is_capped_by_the_queries(algorithm, parallel_calls):
+    # A tree search splits its queries into n_jobs chunks: n_jobs=1000 must
+    # not start a thousand threads for 60 training samples or 3 new ones.
+    X, y = make_blobs(60, centers=2, random_state=0)
+    y[2:] = -1
+    model = SparseLabelSpreading(n_neighbors=5, algorithm=algorithm, n_jobs=1000)
+    model.fit(X, y).predict(X[:3])
+    assert not [(n, tasks) for n, tasks in parallel_calls if n and n > tasks]
+    assert model.nn_.n_jobs == 1000  # the fitted index keeps the parameter
