@@ -244,7 +244,8 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
             )
         if self.sigma_min > self.sigma_max:
             raise ValueError(
-                f"sigma_min={self.sigma_min} is larger than sigma_max={self.sigma_max}."
+                f"sigma_min={self.sigma_min} is larger than "
+                f"sigma_max={self.sigma_max}; expected sigma_min <= sigma_max."
             )
         if not (self.intensity or self.filters or self.position or self.area):
             raise ValueError(

@@ -332,3 +332,12 @@ def test_n_jobs_zero_rejected(tiny_regions):
 
     with pytest.raises(ValueError, match="n_jobs"):
         AutoencoderFeatures(n_jobs=0).fit(tiny_regions)
+
+
+@pytest.mark.parametrize(
+    "context", [("a",), (1.5, "a"), (True,), (np.nan,), (-1.0,), [0], "wide"]
+)
+def test_bad_context_names_the_parameter(tiny_regions, context):
+    # context=("a",) used to fail without the parameter's name.
+    with pytest.raises(ValueError, match=r"context"):
+        _ae(context=context).fit(tiny_regions)

@@ -258,3 +258,23 @@ def test_pixel_features_of_colour_images_in_lab():
     np.testing.assert_array_equal(
         pixel_features(grey, 1.0, 1.0, True), pixel_features(grey, 1.0, 1.0, False)
     )
+
+
+@pytest.mark.parametrize("via", ["refiner", "pipeline"])
+def test_sigma_min_above_sigma_max_is_refused(tiny_data, via):
+    # Used to end in numpy's "need at least one array to stack".
+    images, labels, _ = tiny_data
+    match = r"sigma_min=4.0 is larger than sigma_max=2.0; expected sigma_min <="
+    if via == "refiner":
+        X = _regions(images)
+        refiner = PixelRefiner(sigma_min=4.0, sigma_max=2.0)
+        with pytest.raises(ValueError, match=match):
+            refiner.fit(X, labels, region_proba=[np.ones((r.n_regions, 2)) for r in X])
+        assert not hasattr(refiner, "estimator_")
+    else:
+        seg = make_segmenter(n_segments=16, autoencoder=False).set_params(
+            regionclassifier__refiner__sigma_min=4.0,
+            regionclassifier__refiner__sigma_max=2.0,
+        )
+        with pytest.raises(ValueError, match=match):
+            seg.fit(images, labels)
