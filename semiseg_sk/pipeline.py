@@ -23,6 +23,7 @@ from .superpixels._methods import METHODS
 from .utils._parallel import N_JOBS
 from .utils._random import RANDOM_STATE
 from .utils.fixes import HasMethods, Interval, StrOptions, validate_params
+from .utils.validation import check_classifier
 
 __all__ = ["make_segmenter", "predict_outputs", "to_device"]
 
@@ -89,9 +90,10 @@ def make_segmenter(
         pixels. For thinner structures (roads, folds, fibres) set
         ``regionclassifier__refiner__snap_width=0``.
     estimator : estimator object, default=None
-        Region classifier given to :class:`RegionClassifier`; None uses
-        sparse label spreading over all regions, with spatial edges of
-        weight 0.2, after standardising the features.
+        Region classifier given to :class:`RegionClassifier`: a classifier
+        or a Pipeline ending in one (a regressor or clusterer raises a
+        TypeError). None uses sparse label spreading over all regions, with
+        spatial edges of weight 0.2, after standardising the features.
     device : str, default="cpu"
         Where the autoencoder trains: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
         ``"auto"``. Checked by :class:`AutoencoderFeatures` at fit, where
@@ -153,7 +155,9 @@ def make_segmenter(
                 ),
             )
         )
-    if estimator is None:
+    if estimator is not None:
+        check_classifier(estimator, "estimator", "make_segmenter")
+    else:
         estimator = default_region_estimator(
             spatial_weight=0.2, random_state=random_state, n_jobs=n_jobs
         )

@@ -18,7 +18,12 @@ from .._regions import check_feature_width, check_regions
 from ..base import ImageEstimatorMixin
 from ..exceptions import SingleClassWarning, UnseenClassWarning
 from ..utils.fixes import BaseLabelPropagation, HasMethods, StrOptions, _fit_context
-from ..utils.validation import check_labels, n_channels, unseen_classes
+from ..utils.validation import (
+    check_classifier,
+    check_labels,
+    n_channels,
+    unseen_classes,
+)
 from ._label_spreading import SparseLabelSpreading
 
 __all__ = ["RegionClassifier", "default_region_estimator", "region_targets"]
@@ -121,7 +126,8 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
     ----------
     estimator : estimator object, default=None
         A scikit-learn classifier, or a Pipeline ending in one, fitted on the
-        region feature matrix. None uses ``make_pipeline(StandardScaler(),
+        region feature matrix; a regressor or clusterer raises a TypeError
+        at fit. None uses ``make_pipeline(StandardScaler(),
         SparseLabelSpreading())``. An estimator that requests ``adjacency``
         as fit metadata (:class:`SparseLabelSpreading` does by default, also
         as a step of a Pipeline) receives which regions touch inside each
@@ -281,6 +287,8 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         The region probabilities of the training images are the propagated
         (transductive) ones when the estimator has them.
         """
+        if self.estimator is not None:
+            check_classifier(self.estimator, "estimator", "RegionClassifier")
         X = check_regions(X, name="X", estimator="RegionClassifier")
         y = check_labels(y, [r.shape for r in X], name="y", require_labeled=True)
         features = self._features(X)

@@ -28,7 +28,7 @@ from ..utils._image import as_feature_image
 from ..utils._parallel import N_JOBS, capped_n_jobs
 from ..utils._random import RANDOM_STATE, draw_seed
 from ..utils.fixes import HasMethods, Interval, StrOptions, _fit_context
-from ..utils.validation import check_labels
+from ..utils.validation import check_classifier, check_labels
 from ._snap import snap_to_edges
 
 __all__ = ["PixelRefiner"]
@@ -117,7 +117,8 @@ class PixelRefiner(BaseEstimator):
     Parameters
     ----------
     estimator : classifier, default=None
-        Pixel classifier with ``predict_proba``. None uses a 30-tree
+        Pixel classifier with ``predict_proba`` (a regressor or clusterer
+        raises a TypeError at fit). None uses a 30-tree
         ``RandomForestClassifier`` seeded from ``random_state`` (and a
         20-tree forest for ``check_pseudo_labels``). A given estimator is
         cloned for both.
@@ -284,6 +285,8 @@ class PixelRefiner(BaseEstimator):
         return self._predict_proba(X, region_proba, features)
 
     def _check_fit_input(self, X, y, region_proba):
+        if self.estimator is not None:
+            check_classifier(self.estimator, "estimator", "PixelRefiner")
         X = check_regions(X, name="X", estimator="PixelRefiner")
         y = check_labels(y, [r.shape for r in X], name="y", require_labeled=True)
         if self.sigma_min > self.sigma_max:

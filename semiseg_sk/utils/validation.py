@@ -7,9 +7,12 @@ user with hundreds of images knows which one to look at.
 """
 
 import numpy as np
+from sklearn.base import is_classifier
+from sklearn.utils import get_tags
 
 __all__ = [
     "check_channels",
+    "check_classifier",
     "check_image",
     "check_list",
     "check_images",
@@ -230,6 +233,38 @@ def check_labels(labels, shapes, *, name="y", require_labeled=False):
             f"at least one pixel must carry a class label (>= 0)."
         )
     return checked
+
+
+def check_classifier(estimator, name, owner):
+    """Raise a TypeError unless ``estimator`` is a scikit-learn classifier.
+
+    A regressor or a clusterer has ``fit`` and ``predict`` too, but no
+    ``classes_``: without this check it fails later with an AttributeError
+    that does not say what was wrong.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The estimator given, possibly a Pipeline (judged by its last step).
+    name : str
+        Name of the parameter, used in the message.
+    owner : str
+        The estimator or function that takes it, used in the message.
+    """
+    try:
+        kind = get_tags(estimator).estimator_type
+    except AttributeError:
+        # No scikit-learn tags (not a BaseEstimator): take it on trust, as
+        # duck typing would.
+        return
+    if not is_classifier(estimator):
+        what = f"a {kind}" if kind else "not a classifier"
+        raise TypeError(
+            f"{name} of {owner} must be a classifier (or a Pipeline ending in "
+            f"one); got {type(estimator).__name__}, {what}. Regions and pixels "
+            f"need class labels and probabilities, such as "
+            f"RandomForestClassifier or SparseLabelSpreading give."
+        )
 
 
 def unseen_classes(labels, classes):

@@ -2,13 +2,19 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn
+from sklearn.cluster import KMeans
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 
-from semiseg_sk import RegionClassifier, Regions, SparseLabelSpreading
+from semiseg_sk import (
+    RegionClassifier,
+    Regions,
+    SparseLabelSpreading,
+    make_segmenter,
+)
 from semiseg_sk.exceptions import SingleClassWarning
 
 
@@ -242,3 +248,24 @@ def test_estimators_that_take_no_adjacency_fit_under_routing():
         clf = RegionClassifier(LabelSpreading(kernel="knn", n_neighbors=2))
         masks = clf.fit(regions, labels).predict(regions)
     assert {int(v) for m in masks for v in np.unique(m)} <= {3, 7}
+
+
+@pytest.mark.parametrize(
+    "estimator, kind",
+    [
+        (KMeans(n_clusters=2, n_init=1), "a clusterer"),
+        (Ridge(), "a regressor"),
+        (make_pipeline(StandardScaler(), Ridge()), "a regressor"),
+    ],
+    ids=["clusterer", "regressor", "pipeline-of-regressor"],
+)
+def test_estimator_must_be_a_classifier(estimator, kind):
+    # Used to fail with "object has no attribute 'classes_'".
+    regions, labels = _halves()
+    clf = RegionClassifier(estimator)
+    match = rf"estimator of RegionClassifier must be a classifier.*{kind}"
+    with pytest.raises(TypeError, match=match):
+        clf.fit(regions, labels)
+    assert not hasattr(clf, "classes_")
+    with pytest.raises(TypeError, match=r"estimator of make_segmenter.*" + kind):
+        make_segmenter(estimator=estimator)

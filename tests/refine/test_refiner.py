@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.mixture import GaussianMixture
 
 from semiseg_sk import (
     PixelRefiner,
@@ -278,3 +279,12 @@ def test_sigma_min_above_sigma_max_is_refused(tiny_data, via):
         )
         with pytest.raises(ValueError, match=match):
             seg.fit(images, labels)
+
+
+def test_pixel_estimator_must_be_a_classifier(tiny_data):
+    # A mixture has fit and predict_proba, but gives no classes.
+    images, labels, _ = tiny_data
+    refiner = RegionClassifier(refiner=PixelRefiner(GaussianMixture(2)))
+    match = r"estimator of PixelRefiner must be a classifier.*GaussianMixture"
+    with pytest.raises(TypeError, match=match):
+        refiner.fit(_regions(images), labels)
