@@ -16,11 +16,12 @@ TEST_STAMP := $(VENV)/.stamp-test
 DOCS_STAMP := $(VENV)/.stamp-docs
 BENCH_STAMP := $(VENV)/.stamp-bench
 
-.PHONY: demo test docs bench lint clean help
+.PHONY: demo test test-fast docs bench lint clean help
 
 help:
 	@echo "make demo   - install into .venv, fit on scribbled texture mosaics, print scores, write demo_overlay.png"
 	@echo "make test   - install into .venv, run the test suite"
+	@echo "make test-fast - the suite without the tests marked slow (inner loop)"
 	@echo "make docs   - build the sphinx site into docs/_build/html"
 	@echo "make bench  - run the benchmark scripts in benchmarks/"
 	@echo "make lint   - ruff"
@@ -50,6 +51,9 @@ demo: $(RUN_STAMP)
 
 test: $(TEST_STAMP)
 	$(PY) -m pytest -n 2 -q
+
+test-fast: $(TEST_STAMP)
+	$(PY) -m pytest -n 2 -q -m "not slow"
 
 docs: $(DOCS_STAMP)
 	$(PY) -m sphinx -b html -q docs docs/_build/html

@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 
+pytest.importorskip("torch")
+
 # The experiment, as source, so that this process and a fresh interpreter run
 # exactly the same code. ``run(n_jobs, seed)`` returns the arrays to compare.
 SCRIPT = r"""
@@ -35,7 +37,7 @@ def run(n_jobs=None, seed=0):
         autoencoderfeatures__patch_size=8,
     )
     seg.fit(images[:3], labels[:3])
-    # The training images (transductive labels) and an image unseen at fit.
+    # The training images and an image unseen at fit.
     masks = seg.predict(images)
     proba = seg.predict_proba(images[3:])
     codes = seg[:-1].transform(images[3:])[0].features
@@ -71,6 +73,7 @@ def test_two_fits_in_one_process(reference):
     _assert_same(reference, _run_here())
 
 
+@pytest.mark.slow
 def test_fresh_process(reference, tmp_path):
     out = tmp_path / "result.npz"
     code = SCRIPT + f"\nnp.savez({str(out)!r}, **run())\n"

@@ -91,6 +91,7 @@ def datasets(draw):
 
 
 def _segmenter(method, n_segments):
+    pytest.importorskip("torch")
     seg = make_segmenter(
         method=method, n_segments=n_segments, autoencoder=True, random_state=0
     )
@@ -104,6 +105,7 @@ def _segmenter(method, n_segments):
     )
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     data=datasets(),

@@ -211,6 +211,7 @@ np.save(sys.argv[1], np.vstack([r.features for r in ae.transform(regions)]))
 """
 
 
+@pytest.mark.slow
 def test_same_seed_same_codes_in_fresh_process(tiny_regions, fitted, tmp_path):
     import pathlib
 
@@ -298,6 +299,7 @@ except ImportError as exc:
 """
 
 
+@pytest.mark.slow
 def test_missing_torch_gives_install_hint():
     result = subprocess.run(
         [sys.executable, "-c", _NO_TORCH], capture_output=True, text=True
