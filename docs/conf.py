@@ -42,7 +42,7 @@ autodoc_default_options = {
 }
 numpydoc_show_class_members = False
 templates_path = ["_templates"]
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "whats_new/v0.*.rst"]
 html_theme = "alabaster"
 
 intersphinx_mapping = {}  # offline builds: no inventories are fetched
