@@ -11,7 +11,7 @@ counts as a miss.
 import numpy as np
 
 from .utils.fixes import StrOptions, validate_params
-from .utils.validation import check_labels
+from .utils.validation import as_array, check_labels
 
 __all__ = [
     "confusion_matrix",
@@ -56,8 +56,11 @@ def _check_pair(y_true, y_pred):
             f"prediction per image."
         )
     shapes = []
+    expected = "an (H, W) array of int labels"
+    y_true = [as_array(t, f"y_true[{i}]", expected) for i, t in enumerate(y_true)]
+    y_pred = [as_array(p, f"y_pred[{i}]", expected) for i, p in enumerate(y_pred)]
     for i, (t, p) in enumerate(zip(y_true, y_pred, strict=True)):
-        t_shape, p_shape = np.shape(t), np.shape(p)
+        t_shape, p_shape = t.shape, p.shape
         if len(t_shape) != 2:
             raise ValueError(
                 f"y_true[{i}] has shape {t_shape}; expected an (H, W) label map."

@@ -158,6 +158,12 @@ IMAGE_CASES = [
     ("1xW", [ro(np.ones((1, W)))], ValueError, r"X\[0\] has shape \(1, 24\).*2x2"),
     ("ragged", [[[0.0, 1.0], [2.0]]], TypeError, r"X\[0\] must be an array.*numpy"),
     (
+        "masked",
+        _with(IMAGES, 1, np.ma.masked_array(IMAGES[1], mask=_labels() == 0)),
+        TypeError,
+        r"X\[1\] is a masked array with 16 masked.*image.filled",
+    ),
+    (
         "overflowing-values",
         _with(IMAGES, 1, ro(IMAGES[1] * 1e300)),
         ValueError,
@@ -263,6 +269,12 @@ LABEL_CASES = [
         r"y must be a list.*single ndarray",
     ),
     ("empty", [], ValueError, r"y is empty"),
+    (
+        "ragged",
+        _with(LABELS, 1, [[0, 1], [0]]),
+        TypeError,
+        r"y\[1\] must be an \(H, W\) array of int labels.*rows differ in length",
+    ),
 ]
 
 

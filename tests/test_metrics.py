@@ -218,3 +218,22 @@ def test_scorer_errors():
         make_segmentation_scorer("accuracy")
     with pytest.raises(ValueError, match="labels is not used"):
         make_segmentation_scorer("pixel_accuracy", labels=[0, 1])
+
+
+def test_ragged_label_map_names_its_index():
+    for metric in (mean_iou, dice_score, pixel_accuracy, confusion_matrix):
+        with pytest.raises(TypeError, match=r"y_pred\[1\] must be an \(H, W\) array"):
+            metric([T, T], [P, [[0, 1, 1], [1]]])
+
+
+def test_masked_true_pixels_are_ignored():
+    masked = np.ma.masked_array(T.clip(0), mask=T == -1)
+    assert mean_iou([masked], [P]) == mean_iou([T], [P])
+    np.testing.assert_array_equal(masked.data, T.clip(0))
+
+
+def test_pandas_series_with_any_index():
+    pd = pytest.importorskip("pandas")
+    y_true = pd.Series([T, T[:, :2]], index=[4, 9])
+    y_pred = pd.Series([P, P[:, :2]], index=[4, 9])
+    assert mean_iou(y_true, y_pred) == mean_iou([T, T[:, :2]], [P, P[:, :2]])

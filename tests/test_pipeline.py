@@ -220,3 +220,52 @@ def test_n_jobs_is_capped_by_the_work(tiny_data, fast_segmenter, parallel_calls)
     assert parallel_calls
     too_many = [(n, tasks) for n, tasks in parallel_calls if n and n > tasks]
     assert not too_many
+
+
+def _masks_equal(got, expected):
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_data):
+    """A small segmenter, its data and its masks, fitted on plain lists."""
+    images, labels, _ = tiny_data
+    seg = make_segmenter(n_segments=30, autoencoder=False, random_state=0)
+    return seg, images, labels, seg.fit(images, labels).predict(images)
+
+
+def test_pandas_series_with_any_index_are_lists(reference):
+    # Used to raise KeyError: 0 (X[0] looked up by label, not position).
+    pd = pytest.importorskip("pandas")
+    seg, images, labels, expected = reference
+    X = pd.Series(images, index=[7, 3, 5, 1])
+    y = pd.Series(labels, index=[7, 3, 5, 1])
+    _masks_equal(clone(seg).fit(X, y).predict(X), expected)
+    _masks_equal(clone(seg).fit_predict(X, y), clone(seg).fit_predict(images, labels))
+    assert seg.score(X, y) == seg.score(images, labels)
+
+
+def test_masked_label_maps_are_unlabeled_where_masked(reference):
+    # The mask of a masked label map used to be dropped: its hidden values
+    # (here a made-up class 9) trained the model.
+    seg, images, labels, expected = reference
+    masked = []
+    for lab in labels:
+        hidden = lab == -1
+        masked.append(np.ma.masked_array(np.where(hidden, 9, lab), mask=hidden))
+    before = [(m.data.copy(), m.mask.copy()) for m in masked]
+    fitted = clone(seg).fit(images, masked)
+    assert 9 not in fitted.classes_
+    _masks_equal(fitted.predict(images), expected)
+    for m, (data, mask) in zip(masked, before, strict=True):
+        np.testing.assert_array_equal(m.data, data)
+        np.testing.assert_array_equal(m.mask, mask)
+
+
+def test_long_double_images_give_the_float64_masks(reference):
+    # float128 images used to fail inside scikit-image.
+    seg, images, labels, expected = reference
+    wide = [image.astype(np.longdouble) for image in images]
+    _masks_equal(clone(seg).fit(wide, labels).predict(wide), expected)

@@ -16,7 +16,7 @@ from ..utils._docstring import docstring
 from ..utils._image import as_float_image
 from ..utils._parallel import N_JOBS, capped_n_jobs
 from ..utils.fixes import Interval, StrOptions, _fit_context
-from ..utils.validation import check_images, check_labels, n_channels
+from ..utils.validation import check_images, check_labels, check_list, n_channels
 from ._methods import METHODS
 
 __all__ = ["Superpixels"]
@@ -147,6 +147,7 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         self : Superpixels
             The fitted step.
         """
+        X = check_list(X, "X")
         images = self._images(X, n_channels_expected=None)
         if y is not None:
             check_labels(y, [image.shape for image in images], name="y")
@@ -157,10 +158,9 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _images(X, n_channels_expected):
-        if isinstance(X, (list, tuple)):
-            X = [x.image if isinstance(x, Regions) else x for x in X]
+        """The images of a list of images or Regions, checked."""
         return check_images(
-            X,
+            [x.image if isinstance(x, Regions) else x for x in X],
             name="X",
             n_channels_expected=n_channels_expected,
             estimator="Superpixels",
@@ -193,6 +193,7 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
             One Regions per image, without features.
         """
         check_is_fitted(self)
+        X = check_list(X, "X")
         images = self._images(X, n_channels_expected=self.n_channels_)
         params = dict(self.method_params or {})
         self._check_sizes(X, images)

@@ -14,10 +14,14 @@ def as_float_image(image):
 
     Unsigned integer images are scaled to [0, 1] by their dtype's maximum (as
     :func:`skimage.util.img_as_float` does), signed integers are cast, and
-    float images keep their values (float16 becomes float32).
+    float images keep their values. float16 becomes float32 and long double
+    (float96, float128) becomes float64, the float types scikit-image and
+    scipy filter.
     """
     if np.issubdtype(image.dtype, np.floating):
-        dtype = np.float32 if image.dtype == np.float16 else image.dtype
+        dtype = np.result_type(image.dtype, np.float32)
+        if dtype.itemsize > 8:
+            dtype = np.float64
         return image.astype(dtype, copy=True)
     if np.issubdtype(image.dtype, np.signedinteger):
         return image.astype(np.float64)

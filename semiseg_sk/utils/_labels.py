@@ -9,6 +9,8 @@ like ``sklearn.semi_supervised``, uses -1 for unlabeled and 0..K-1 for classes.
 
 import numpy as np
 
+from .validation import as_array, unmask
+
 __all__ = ["mask_to_target", "target_to_mask"]
 
 
@@ -18,7 +20,8 @@ def mask_to_target(mask):
     Parameters
     ----------
     mask : array-like of int
-        Annotation mask, 0 for unlabeled pixels, classes from 1.
+        Annotation mask, 0 for unlabeled pixels, classes from 1. The masked
+        entries of a numpy masked array are unlabeled too.
 
     Returns
     -------
@@ -33,9 +36,10 @@ def mask_to_target(mask):
     array([[-1,  0],
            [ 1, -1]])
     """
-    mask = np.asarray(mask)
+    mask = as_array(mask, "mask", "an array of int labels")
     if not np.issubdtype(mask.dtype, np.integer):
         raise TypeError(f"mask has dtype {mask.dtype}; expected integer labels.")
+    mask = np.asarray(unmask(mask, 0))
     if mask.size and mask.min() < 0:
         raise ValueError(
             f"mask contains {mask.min()}; expected 0 for unlabeled and >= 1 for "
@@ -50,7 +54,8 @@ def target_to_mask(target):
     Parameters
     ----------
     target : array-like of int
-        Labels with -1 for unlabeled pixels and classes from 0.
+        Labels with -1 for unlabeled pixels and classes from 0. The masked
+        entries of a numpy masked array are unlabeled too.
 
     Returns
     -------
@@ -64,9 +69,10 @@ def target_to_mask(target):
     >>> target_to_mask(np.array([-1, 0, 2]))
     array([0, 1, 3])
     """
-    target = np.asarray(target)
+    target = as_array(target, "target", "an array of int labels")
     if not np.issubdtype(target.dtype, np.integer):
         raise TypeError(f"target has dtype {target.dtype}; expected integer labels.")
+    target = np.asarray(unmask(target, -1))
     if target.size and target.min() < -1:
         raise ValueError(f"target contains {target.min()}; expected values >= -1.")
     return target.astype(np.int64) + 1

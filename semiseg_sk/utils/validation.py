@@ -18,13 +18,20 @@ __all__ = [
     "check_images",
     "check_labels",
     "n_channels",
+    "unmask",
     "unseen_classes",
 ]
 
 
 def check_list(seq, name, what="image"):
-    """Turn a list-like of per-image items into a list, or explain what is wrong."""
-    if isinstance(seq, np.ndarray):
+    """Turn a list-like of per-image items into a list, or explain what is wrong.
+
+    Any sized iterable is read positionally, by iterating over it: a pandas
+    Series with any index, a tuple, or a 1-D object array of images all
+    give their items in order. A numeric ndarray is refused, since a stack
+    of images is easily passed by mistake for a list of them.
+    """
+    if isinstance(seq, np.ndarray) and not (seq.dtype == object and seq.ndim == 1):
         raise TypeError(
             f"{name} must be a list of arrays, one per image; got a single ndarray "
             f"of shape {seq.shape}. Wrap one {what} in a list, or turn a stack "
@@ -38,6 +45,57 @@ def check_list(seq, name, what="image"):
     if len(seq) == 0:
         raise ValueError(f"{name} is empty: expected at least one {what}.")
     return seq
+
+
+def as_array(value, where, expected):
+    """``value`` as an ndarray, or a TypeError naming ``where`` if numpy cannot.
+
+    ndarrays, masked arrays included, are returned as they are; anything else
+    goes through :func:`numpy.asarray`. A nested list with rows of different
+    lengths (a ragged list) is the usual reason numpy cannot read a value.
+    """
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(
+            f"{where} must be {expected}; got {type(value).__name__} that numpy "
+            f"cannot read as an array, e.g. a nested list whose rows differ in "
+            f"length ({exc})."
+        ) from exc
+
+
+def unmask(values, fill):
+    """The data of a numpy masked array with its masked entries set to ``fill``.
+
+    Never modifies ``values``: a copy is filled, promoted to a signed integer
+    type when ``fill`` is negative and the data unsigned. Anything that is not
+    a masked array is returned unchanged.
+
+    Parameters
+    ----------
+    values : array-like
+        Possibly a :class:`numpy.ma.MaskedArray`.
+    fill : int or float
+        The value of the masked entries, e.g. -1 (unlabeled) for label maps.
+
+    Returns
+    -------
+    values : ndarray or the input
+    """
+    if not isinstance(values, np.ma.MaskedArray):
+        return values
+    data = np.ma.getdata(values)
+    mask = np.ma.getmaskarray(values)
+    if not mask.any():
+        return data
+    dtype = data.dtype
+    if np.issubdtype(dtype, np.integer):
+        dtype = np.promote_types(dtype, np.min_scalar_type(fill))
+    data = data.astype(dtype, copy=True)
+    data[mask] = fill
+    return data
 
 
 def n_channels(image):
@@ -63,17 +121,28 @@ def check_image(image, *, name="images", index=0, min_size=2):
     Returns
     -------
     image : ndarray of shape (H, W) or (H, W, C)
-        The same data; never a modified copy of the input.
+        The same data, as a plain ndarray; never a modified copy of the input.
+
+    Notes
+    -----
+    A numpy masked array with masked pixels is refused with a TypeError:
+    superpixels and filters need a value at every pixel, and dropping the
+    mask silently would treat the masked values as real. Fill the image
+    (``image.filled(value)``) and mark those pixels -1 in the label map
+    instead. A masked array without masked pixels is taken as its data.
     """
     where = name if index is None else f"{name}[{index}]"
-    if not isinstance(image, np.ndarray):
-        try:
-            image = np.asarray(image)
-        except (ValueError, TypeError) as exc:
+    image = as_array(image, where, "an array of shape (H, W) or (H, W, C)")
+    if isinstance(image, np.ma.MaskedArray):
+        n_masked = int(np.ma.count_masked(image))
+        if n_masked:
             raise TypeError(
-                f"{where} must be an array of shape (H, W) or (H, W, C); "
-                f"got {type(image).__name__} that numpy cannot read ({exc})."
-            ) from exc
+                f"{where} is a masked array with {n_masked} masked pixel value(s); "
+                f"expected a plain array: its mask would be dropped. Fill the "
+                f"image with image.filled(value) and mark the masked pixels -1 "
+                f"(unlabeled) in the label map."
+            )
+    image = np.asarray(image)
     if image.dtype == bool:
         raise TypeError(
             f"{where} has dtype bool; expected a numeric image (uint8, uint16, "
@@ -178,7 +247,8 @@ def check_labels(labels, shapes, *, name="y", require_labeled=False):
     Returns
     -------
     labels : list of ndarray of int
-        The label maps, not copied when already integer arrays.
+        The label maps, not copied when already integer arrays. The masked
+        entries of a numpy masked array become -1 (unlabeled) in a copy.
     """
     labels = check_list(labels, name, what="label map")
     if len(labels) != len(shapes):
@@ -191,13 +261,7 @@ def check_labels(labels, shapes, *, name="y", require_labeled=False):
     any_labeled = False
     for i, (lab, shape) in enumerate(zip(labels, shapes)):
         where = f"{name}[{i}]"
-        try:
-            lab = np.asarray(lab)
-        except (ValueError, TypeError) as exc:
-            raise TypeError(
-                f"{where} must be an (H, W) array of int labels; got "
-                f"{type(lab).__name__} that numpy cannot read ({exc})."
-            ) from exc
+        lab = as_array(lab, where, "an (H, W) array of int labels")
         if lab.dtype == bool or not np.issubdtype(lab.dtype, np.integer):
             hint = ""
             if np.issubdtype(lab.dtype, np.floating):
@@ -210,6 +274,7 @@ def check_labels(labels, shapes, *, name="y", require_labeled=False):
                 f"{where} has dtype {lab.dtype}; expected integer class labels "
                 f"(>= 0) with -1 for unlabeled pixels.{hint}"
             )
+        lab = np.asarray(unmask(lab, -1))
         if lab.ndim != 2:
             raise ValueError(
                 f"{where} has shape {lab.shape}; expected an (H, W) label map "

@@ -92,3 +92,15 @@ def test_n_segments_refuses_booleans(value):
     match = r"'n_segments' parameter of Superpixels.*not a bool"
     with pytest.raises(ValueError, match=match):
         Superpixels(n_segments=value).fit([np.zeros((8, 8))])
+
+
+def test_a_pandas_series_of_images_is_read_by_position():
+    # Used to raise KeyError: 0 when the index did not start at 0.
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    images = [rng.rand(20, 20), rng.rand(16, 24)]
+    step = Superpixels(n_segments=9)
+    expected = step.fit_transform(images)
+    got = step.fit_transform(pd.Series(images, index=[5, 2]))
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a.segments, b.segments)
