@@ -84,11 +84,15 @@ def _labeled_pairs(y_true, y_pred):
 
 
 def _counts(y_true, y_pred, labels):
-    """Validate and pool: the label set and an extended confusion matrix.
+    """Validate and pool: the label set and the (true, predicted) pairs that occur.
 
-    Returns ``labels`` (sorted unique ints) and a ``(K + 1, K + 1)`` matrix
-    whose last row and column count true and predicted values outside
-    ``labels`` (including predictions of -1).
+    Returns ``labels`` (unique ints), and ``true``, ``pred`` and ``count``:
+    for each distinct pair of values on the labeled pixels, the position in
+    ``labels`` of the true and of the predicted value (``len(labels)`` for a
+    value outside ``labels``, including predictions of -1) and the number of
+    pixels with that pair. Only the pairs that occur are kept, so memory does
+    not grow with the square of the number of labels: an instance-labelled
+    truth has one label per object.
     """
     y_true, y_pred = _check_pair(y_true, y_pred)
     if not any((t != -1).any() for t in y_true):
@@ -117,14 +121,29 @@ def _counts(y_true, y_pred, labels):
     labels = np.asarray(labels, dtype=np.int64)
     order = np.argsort(labels)
     sorted_labels = labels[order]
-    k = labels.size
-    matrix = np.zeros((k + 1, k + 1), dtype=np.int64)
+    n_codes = labels.size + 1
+    codes, counts = [], []
     for t, p in _labeled_pairs(y_true, y_pred):
         ti, pi = _index(t, sorted_labels, order), _index(p, sorted_labels, order)
-        matrix += np.bincount(ti * (k + 1) + pi, minlength=(k + 1) ** 2).reshape(
-            k + 1, k + 1
-        )
-    return labels, matrix
+        code, count = _count_codes(ti * n_codes + pi, n_codes**2)
+        codes.append(code)
+        counts.append(count)
+    code, inverse = np.unique(np.concatenate(codes), return_inverse=True)
+    count = np.bincount(inverse, weights=np.concatenate(counts)).astype(np.int64)
+    return labels, code // n_codes, code % n_codes, count
+
+
+def _count_codes(codes, n_codes):
+    """The distinct values of ``codes`` (ints in ``[0, n_codes)``) and their counts.
+
+    A bincount where its ``n_codes`` bins take no more memory than the codes
+    themselves, a sort otherwise.
+    """
+    if n_codes <= codes.size:
+        count = np.bincount(codes, minlength=n_codes)
+        code = np.flatnonzero(count)
+        return code, count[code]
+    return np.unique(codes, return_counts=True)
 
 
 def _index(values, sorted_labels, order):
@@ -135,17 +154,20 @@ def _index(values, sorted_labels, order):
     return np.where(found, order[pos], sorted_labels.size)
 
 
-def _per_class(matrix):
-    k = matrix.shape[0] - 1
-    tp = np.diag(matrix)[:k]
-    fp = matrix[:, :k].sum(axis=0) - tp
-    fn = matrix[:k, :].sum(axis=1) - tp
-    return tp, fp, fn
+def _per_class(true, pred, count, n_classes):
+    """True positives, false positives and false negatives of each label."""
+
+    def total(index, keep=slice(None)):
+        sums = np.bincount(index[keep], weights=count[keep], minlength=n_classes + 1)
+        return sums[:n_classes].astype(np.int64)
+
+    tp = total(true, true == pred)
+    return tp, total(pred) - tp, total(true) - tp
 
 
 def _overlap_score(y_true, y_pred, labels, per_class, *, dice):
-    labels, matrix = _counts(y_true, y_pred, labels)
-    tp, fp, fn = _per_class(matrix)
+    labels, true, pred, count = _counts(y_true, y_pred, labels)
+    tp, fp, fn = _per_class(true, pred, count, labels.size)
     num = (2 * tp if dice else tp).astype(np.float64)
     den = (2 * tp if dice else tp) + fp + fn
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -192,7 +214,9 @@ def confusion_matrix(y_true, y_pred, *, labels=None):
     -------
     matrix : ndarray of shape (n_classes, n_classes) of int64
         ``matrix[i, j]`` counts pixels of true class ``labels[i]`` predicted
-        as ``labels[j]``.
+        as ``labels[j]``. Dense: for maps with thousands of labels (one per
+        object instance) prefer :func:`mean_iou` or :func:`dice_score`,
+        which count only the pairs of labels that occur.
 
     Examples
     --------
@@ -204,8 +228,12 @@ def confusion_matrix(y_true, y_pred, *, labels=None):
     array([[1, 1],
            [0, 3]])
     """
-    labels, matrix = _counts(y_true, y_pred, labels)
-    return matrix[:-1, :-1].copy()
+    labels, true, pred, count = _counts(y_true, y_pred, labels)
+    k = labels.size
+    keep = (true < k) & (pred < k)
+    matrix = np.zeros((k, k), dtype=np.int64)
+    matrix[true[keep], pred[keep]] = count[keep]
+    return matrix
 
 
 @validate_params(

@@ -1,6 +1,7 @@
 # Authors: The semiseg_sk developers
 # SPDX-License-Identifier: BSD-3-Clause
 import pickle
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -237,3 +238,33 @@ def test_pandas_series_with_any_index():
     y_true = pd.Series([T, T[:, :2]], index=[4, 9])
     y_pred = pd.Series([P, P[:, :2]], index=[4, 9])
     assert mean_iou(y_true, y_pred) == mean_iou([T, T[:, :2]], [P, P[:, :2]])
+
+
+def test_instance_labels_count_only_the_pairs_that_occur():
+    # Every pixel its own instance: 10,000 labels. A (K + 1)^2 matrix of
+    # counts would take 800 MB; only the pairs that occur are counted.
+    rng = np.random.RandomState(0)
+    truth = np.arange(100 * 100).reshape(100, 100)
+    pred = np.where(rng.rand(100, 100) < 0.1, 0, truth)
+    tracemalloc.start()
+    try:
+        iou = mean_iou([truth], [pred], per_class=True)
+        dice = dice_score([truth], [pred])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 2**20
+    t, p = truth.ravel(), pred.ravel()
+    np.testing.assert_allclose(iou, jaccard_score(t, p, average=None))
+    assert dice == pytest.approx(f1_score(t, p, average="macro"))
+
+
+@pytest.mark.parametrize("n_codes", [5, 1000], ids=["bincount", "sort"])
+def test_both_ways_of_counting_pairs_agree(n_codes):
+    from semiseg_sk.metrics import _count_codes
+
+    codes = np.random.RandomState(0).randint(0, 5, size=50)
+    code, count = _count_codes(codes, n_codes)
+    expected_code, expected_count = np.unique(codes, return_counts=True)
+    np.testing.assert_array_equal(code, expected_code)
+    np.testing.assert_array_equal(count, expected_count)
