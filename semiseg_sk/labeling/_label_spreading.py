@@ -40,12 +40,24 @@ def _guard_bandwidths(sigma):
     return sigma
 
 
+def _gaussian_exponent(dist, sigma_a, sigma_b):
+    """``d^2 / (sigma_a sigma_b)``, +inf where that overflows or is undefined.
+
+    Features so large that their distances overflow (inf / inf) get the limit
+    of the weight ``exp(-exponent)``, 0, instead of NaN.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        exponent = dist**2 / (sigma_a * sigma_b)
+    exponent[np.isnan(exponent)] = np.inf
+    return exponent
+
+
 def _knn_affinity(dist, ind, sigma):
     """Symmetric sparse kNN affinity with local-scaling Gaussian weights."""
     n_samples, n_neighbors = ind.shape
     rows = np.repeat(np.arange(n_samples), n_neighbors)
     cols = ind.ravel()
-    weights = np.exp(-(dist.ravel() ** 2) / (sigma[rows] * sigma[cols]))
+    weights = np.exp(-_gaussian_exponent(dist.ravel(), sigma[rows], sigma[cols]))
     W = sparse.csr_matrix((weights, (rows, cols)), shape=(n_samples, n_samples))
     # w_ij is symmetric in (i, j), so the union of both directions is the
     # element-wise maximum.
@@ -240,7 +252,9 @@ class SparseLabelSpreading(ClassifierMixin, BaseEstimator):
     ``predict_proba`` for new samples averages ``label_distributions_`` of
     their ``n_neighbors`` nearest training samples with the same weights,
     the query's bandwidth being the distance to its ``n_neighbors``-th
-    training neighbour.
+    training neighbour. Where a weight's exponent overflows (features of
+    1e154 and more) it is taken as 0, its limit; a query for which all of
+    them overflow gets the distribution of its nearest neighbour.
 
     Memory is O(n k) for the graph (about ``2 n k`` stored edges) and
     O(n c) for the scores. Each iteration costs O(n k c). The approximate
@@ -461,10 +475,16 @@ class SparseLabelSpreading(ClassifierMixin, BaseEstimator):
         dist, ind = self._kneighbors(X)
         sigma = dist[:, -1].copy()
         sigma[sigma <= 0] = self.bandwidths_.min()
-        exponent = dist**2 / (sigma[:, None] * self.bandwidths_[ind])
+        exponent = _gaussian_exponent(dist, sigma[:, None], self.bandwidths_[ind])
         # Shift by the row minimum so that far-away queries do not underflow;
-        # the shift cancels in the normalisation.
-        weights = np.exp(-(exponent - exponent.min(axis=1, keepdims=True)))
+        # the shift cancels in the normalisation. A query so far away that
+        # every exponent overflows takes its nearest neighbour's distribution,
+        # the limit of the weights.
+        lowest = exponent.min(axis=1, keepdims=True)
+        far = np.isinf(lowest).ravel()
+        lowest[far] = 0.0
+        exponent[far, 0] = 0.0
+        weights = np.exp(-(exponent - lowest))
         proba = np.zeros((X.shape[0], self.classes_.shape[0]))
         for j in range(ind.shape[1]):
             proba += weights[:, j, None] * self.label_distributions_[ind[:, j]]

@@ -266,3 +266,33 @@ def test_neighbour_search_n_jobs_is_capped_by_the_queries(algorithm, parallel_ca
     model.fit(X, y).predict(X[:3])
     assert not [(n, tasks) for n, tasks in parallel_calls if n and n > tasks]
     assert model.nn_.n_jobs == 1000  # the fitted index keeps the parameter
+
+
+@pytest.mark.parametrize("algorithm", ["kd_tree", "brute"])
+def test_very_distant_samples_give_finite_probabilities(algorithm):
+    # Distances of 1e200 overflow when squared: the weights used to be NaN.
+    X, y = make_blobs(60, centers=2, random_state=0)
+    y[2:] = -1
+    model = SparseLabelSpreading(n_neighbors=5, algorithm=algorithm).fit(X, y)
+    queries = np.array([[1e200, 1e200], [-1e300, 0.0], X[0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        proba = model.predict_proba(queries)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # The ordinary query keeps its weighted average.
+    np.testing.assert_array_equal(proba[2], model.predict_proba(X[:1])[0])
+    # A far query takes the distribution of one training sample.
+    assert any(np.allclose(proba[0], d) for d in model.label_distributions_)
+
+
+def test_a_training_sample_too_far_to_measure_is_isolated():
+    X, y = make_blobs(60, centers=2, random_state=0)
+    y[2:] = -1
+    X[10] = [1e200, 1e200]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = SparseLabelSpreading(n_neighbors=5).fit(X, y)
+    assert np.isfinite(model.label_distributions_).all()
+    # No edge reaches it: an unlabeled isolated node is uniform.
+    np.testing.assert_allclose(model.label_distributions_[10], 0.5)
