@@ -11,6 +11,7 @@ __all__ = [
     "DeviceWarning",
     "InconsistentVersionWarning",
     "ModelFileError",
+    "PixelScaleWarning",
     "SingleClassWarning",
     "UnseenClassWarning",
 ]
@@ -18,6 +19,21 @@ __all__ = [
 
 class DeviceWarning(UserWarning):
     """A model is moved to another device than asked for, e.g. CUDA to CPU."""
+
+
+class PixelScaleWarning(UserWarning):
+    """Pixel values are scaled an order of magnitude apart from the others.
+
+    Every step computes on floats: unsigned integer images are divided by
+    their dtype's maximum (uint8 200 becomes 0.78), signed integer and float
+    images keep their values (int32 or float 200 stays 200). The same pixels
+    passed as uint8 at fit and as int32 or float 0..255 at predict are thus
+    255 times larger, and a model fitted on one sees nothing it knows in the
+    other: masks are wrong, often one class everywhere. Warned at fit when
+    one list mixes such scalings, and at predict when images are scaled 10
+    times larger or smaller than at fit; pass images of the dtype and range
+    used at fit (see "Pixel values and scaling" in the user guide).
+    """
 
 
 class SingleClassWarning(UserWarning):

@@ -72,6 +72,12 @@ def make_segmenter(
     defaults were chosen, and what each part contributes, is in the user
     guide and ``benchmarks/RESULTS.md``.
 
+    Images may be grey or channels last, of any integer or float dtype:
+    unsigned integers are divided by their dtype's maximum, other dtypes keep
+    their values. Fit and predict images of one dtype and range: the
+    pipeline warns with :class:`~semiseg_sk.exceptions.PixelScaleWarning`
+    when they are scaled 10 times apart (see :class:`Superpixels`).
+
     Parameters
     ----------
     method : {"slic", "felzenszwalb", "quickshift", "watershed"}, default="slic"
@@ -122,6 +128,9 @@ def make_segmenter(
         type or range (a subclass of both ``ValueError`` and ``TypeError``).
         Parameters changed later with ``set_params`` are checked by each step
         at fit.
+    TypeError
+        At the call, when ``estimator`` is not a classifier (a regressor or a
+        clusterer, say).
 
     Examples
     --------

@@ -1,6 +1,7 @@
 """End-to-end tests of make_segmenter: fit, predict, clone, pickle, grid search."""
 
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -11,6 +12,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 
 from semiseg_sk import make_segmenter
+from semiseg_sk.exceptions import PixelScaleWarning
 from semiseg_sk.metrics import mean_iou
 from semiseg_sk.model_selection import SemiSupervisedKFold
 
@@ -269,3 +271,21 @@ def test_long_double_images_give_the_float64_masks(reference):
     seg, images, labels, expected = reference
     wide = [image.astype(np.longdouble) for image in images]
     _masks_equal(clone(seg).fit(wide, labels).predict(wide), expected)
+
+
+def test_other_pixel_scale_at_predict_warns(tiny_data):
+    # Fit on uint8, predict the same pixels as int32: 255x larger values,
+    # which used to give one class everywhere without a word.
+    images, labels, _ = tiny_data
+    u8 = [(image * 255).astype(np.uint8) for image in images]
+    seg = make_segmenter(n_segments=30, autoencoder=False, refine=False)
+    seg.fit(u8, labels)
+    with pytest.warns(PixelScaleWarning, match=r"X\[0\] \(int32.*x the largest"):
+        seg.predict([image.astype(np.int32) for image in u8[:1]])
+
+
+def test_ordinary_data_gives_no_pixel_scale_warning(reference):
+    seg, images, labels, _ = reference
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PixelScaleWarning)
+        clone(seg).fit(images, labels).predict(images[:2])

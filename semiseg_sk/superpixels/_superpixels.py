@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._regions import Regions
 from ..base import ImageEstimatorMixin
 from ..utils._docstring import docstring
-from ..utils._image import as_float_image
+from ..utils._image import as_float_image, check_pixel_scale, pixel_scale
 from ..utils._parallel import N_JOBS, capped_n_jobs
 from ..utils.fixes import Interval, StrOptions, _fit_context
 from ..utils.validation import check_images, check_labels, check_list, n_channels
@@ -86,11 +86,31 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
     ----------
     n_channels_ : int
         Number of channels of the images seen at fit (1 for grey).
+    pixel_scale_ : dict
+        How the pixel values seen at fit were scaled: ``"dtypes"``, their
+        dtype names, and ``"low"`` and ``"high"``, the smallest non-zero and
+        the largest peak (largest absolute value once scaled, see Notes) of
+        each channel over the images. ``transform`` compares new images with
+        it; other steps may too, with
+        ``semiseg_sk.utils._image.check_pixel_scale``.
 
     See Also
     --------
     Regions : The container returned for each image.
     RegionStats : Hand-crafted features of each region.
+
+    Notes
+    -----
+    Every step computes on floats: unsigned integer images are divided by
+    their dtype's maximum (uint8 by 255, uint16 by 65535), signed integer and
+    float images keep their values, float16 becomes float32 and long double
+    float64. A model therefore knows the scale of the images it was fitted
+    on: the same pixels as uint8 at fit and as int32 or float 0..255 later
+    are 255 times larger to it. ``fit`` warns with
+    :class:`~semiseg_sk.exceptions.PixelScaleWarning` when the images of its
+    list peak 10 times apart or more, ``transform`` (and so a pipeline's
+    ``predict``) when an image peaks 10 times above the largest or below the
+    smallest peak seen at fit.
 
     Examples
     --------
@@ -128,10 +148,10 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Check the images and remember their channel count.
+        """Check the images and remember their channel count and pixel scale.
 
-        Superpixels learn nothing from the data; ``fit`` exists so that the
-        step can sit in a :class:`~sklearn.pipeline.Pipeline`.
+        Superpixels learn nothing else from the data; ``fit`` exists so that
+        the step can sit in a :class:`~sklearn.pipeline.Pipeline`.
 
         Parameters
         ----------
@@ -146,6 +166,12 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         -------
         self : Superpixels
             The fitted step.
+
+        Warns
+        -----
+        PixelScaleWarning
+            When the images of ``X`` are scaled 10 times apart or more (see
+            Notes), e.g. uint8 images mixed with float images of 0..255.
         """
         X = check_list(X, "X")
         images = self._images(X, n_channels_expected=None)
@@ -154,6 +180,7 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         _check_method_params(self.method, self.method_params or {})
         self._check_sizes(X, images)
         self.n_channels_ = n_channels(images[0])
+        self.pixel_scale_ = pixel_scale(images, name="X")
         return self
 
     @staticmethod
@@ -191,12 +218,24 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         -------
         regions : list of Regions
             One Regions per image, without features.
+
+        Warns
+        -----
+        PixelScaleWarning
+            When an image is scaled 10 times larger or smaller than those
+            seen at fit (see Notes), e.g. int32 or float 0..255 after a fit
+            on uint8.
         """
         check_is_fitted(self)
         X = check_list(X, "X")
         images = self._images(X, n_channels_expected=self.n_channels_)
         params = dict(self.method_params or {})
         self._check_sizes(X, images)
+        # Models saved before pixel_scale_ existed have none to compare with.
+        if hasattr(self, "pixel_scale_"):
+            check_pixel_scale(
+                self.pixel_scale_, images, name="X", estimator="Superpixels"
+            )
         todo = [
             (i, img) for i, img in enumerate(images) if not isinstance(X[i], Regions)
         ]

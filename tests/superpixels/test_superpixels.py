@@ -1,7 +1,11 @@
+import warnings
+
 import numpy as np
 import pytest
+from skimage.util import img_as_float
 
 from semiseg_sk import Regions, Superpixels
+from semiseg_sk.exceptions import PixelScaleWarning
 
 
 @pytest.fixture
@@ -104,3 +108,79 @@ def test_a_pandas_series_of_images_is_read_by_position():
     got = step.fit_transform(pd.Series(images, index=[5, 2]))
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_array_equal(a.segments, b.segments)
+
+
+def _uint8_images(n=2, seed=0):
+    rng = np.random.RandomState(seed)
+    return [(rng.rand(24, 24) * 255).astype(np.uint8) for _ in range(n)]
+
+
+def test_fit_records_the_pixel_scale():
+    images = _uint8_images()
+    step = Superpixels(n_segments=8).fit(images + [images[0] / 255.0])
+    scale = step.pixel_scale_
+    assert scale["dtypes"] == ["float64", "uint8"]
+    peak = max(int(image.max()) for image in images) / 255
+    np.testing.assert_allclose(scale["high"], [peak])
+    assert 0 < scale["low"][0] <= peak
+
+
+@pytest.mark.parametrize(
+    "convert, match",
+    [
+        (lambda im: im.astype(np.int32), r"X\[0\] \(int32, values as they are\).*255x"),
+        (lambda im: im.astype(np.float64), r"X\[0\] \(float64.*255x the largest"),
+        (
+            lambda im: im.astype(np.uint16),
+            r"X\[0\] \(uint16, divided by 65535\).*below",
+        ),
+    ],
+    ids=["int32", "float-0-255", "uint16-holding-8-bit"],
+)
+def test_predicting_other_scaled_pixels_warns(convert, match):
+    # The same pixels in another dtype are 255x larger (or smaller) to the
+    # model: masks were silently wrong.
+    images = _uint8_images()
+    step = Superpixels(n_segments=8).fit(images)
+    with pytest.warns(PixelScaleWarning, match=match + r".*uint8, divided by 255"):
+        step.transform([convert(images[0])])
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [lambda im: im, img_as_float, lambda im: im.astype(np.float32) / 255],
+    ids=["uint8", "img_as_float", "float-0-1"],
+)
+def test_same_scale_in_another_dtype_does_not_warn(convert):
+    images = _uint8_images()
+    step = Superpixels(n_segments=8).fit(images)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PixelScaleWarning)
+        step.transform([convert(image) for image in _uint8_images(seed=1)])
+
+
+def test_much_brighter_images_warn_and_name_the_channel():
+    rng = np.random.RandomState(0)
+    image = rng.rand(24, 24, 3)
+    step = Superpixels(n_segments=8).fit([image])
+    brighter = image * [1.0, 20.0, 1.0]
+    with pytest.warns(PixelScaleWarning, match=r"X\[1\].*in channel 1, 20x.*more"):
+        step.transform([image, brighter, brighter])
+
+
+def test_a_list_mixing_scalings_warns_at_fit():
+    u8 = _uint8_images()
+    with pytest.warns(PixelScaleWarning, match=r"X\[1\] \(float64.*X\[0\] \(uint8"):
+        Superpixels(n_segments=8).fit([u8[0], u8[1].astype(float)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PixelScaleWarning)
+        Superpixels(n_segments=8).fit([u8[0], img_as_float(u8[1])])
+        # Black images have no scale to compare.
+        Superpixels(n_segments=8).fit([u8[0], np.zeros((24, 24))])
+
+
+def test_a_model_saved_without_pixel_scale_still_transforms():
+    step = Superpixels(n_segments=8).fit(_uint8_images())
+    del step.pixel_scale_
+    (r,) = step.transform(_uint8_images(1))
+    assert r.n_regions >= 2
