@@ -6,9 +6,21 @@ Every step here appends columns to the features of each
 :class:`~semiseg_sk.Regions` object, so steps chain in any order. The
 learned steps train on all images given to ``fit``, labeled and unlabeled;
 they need torch, which is imported only when one is fitted or loaded.
+
+:func:`filter_bank` is ilastik's default pixel filter bank as a plain
+function: one float32 stack of per-pixel features for one image, with
+:func:`filter_bank_names` for its columns.
 """
 
+from ._filters import filter_bank, filter_bank_names
 from ._stats import RegionStats
 from .autoencoder import AutoencoderFeatures, Callback, ProgressBar
 
-__all__ = ["AutoencoderFeatures", "Callback", "ProgressBar", "RegionStats"]
+__all__ = [
+    "AutoencoderFeatures",
+    "Callback",
+    "ProgressBar",
+    "RegionStats",
+    "filter_bank",
+    "filter_bank_names",
+]
