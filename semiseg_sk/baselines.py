@@ -2,8 +2,12 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The tools users compare semiseg_sk with, run the way their docs show.
 
-Used by the demo and by ``benchmarks/`` so that every comparison runs the
-anchor in the same process, on the same scribbles.
+scikit-image's trainable segmentation is called as its gallery does;
+ilastik's pixel classification, a desktop application, is rebuilt from its
+default filter bank (:func:`~semiseg_sk.features.filter_bank`) and a
+100-tree random forest. Used by the demo and by ``benchmarks/`` so that
+every comparison runs the anchor in the same process, on the same
+scribbles.
 """
 
 import numpy as np
@@ -11,10 +15,15 @@ from skimage.feature import multiscale_basic_features
 from skimage.future import fit_segmenter, predict_segmenter
 from sklearn.ensemble import RandomForestClassifier
 
+from .features._filters import filter_bank
 from .utils._image import as_float_image
 from .utils.validation import check_images, check_labels
 
-__all__ = ["skimage_trainable_segmentation"]
+__all__ = ["ilastik_pixel_classification", "skimage_trainable_segmentation"]
+
+# Pixels per call of the forest's predict: 2**18 rows of 49 float32 features
+# per channel are about 50 MB, and the forest's probabilities stay small.
+_PREDICT_BATCH = 1 << 18
 
 
 def _features(image):
@@ -83,3 +92,93 @@ def skimage_trainable_segmentation(
         - 1
         for im in test_images
     ]
+
+
+def _ilastik_features(image):
+    return filter_bank(image)
+
+
+def _predict_pixels(clf, features):
+    flat = features.reshape(-1, features.shape[-1])
+    pred = [
+        clf.predict(flat[i : i + _PREDICT_BATCH])
+        for i in range(0, len(flat), _PREDICT_BATCH)
+    ]
+    return np.concatenate(pred).reshape(features.shape[:2])
+
+
+def ilastik_pixel_classification(
+    images, labels, test_images, *, clf=None, random_state=None, n_jobs=-1
+):
+    """ilastik-style pixel classification: its default features, 100 trees.
+
+    Computes :func:`~semiseg_sk.features.filter_bank` (ilastik's six filter
+    families at its default scales 0.3, 0.7, 1.0, 1.6, 3.5, 5.0 and 10.0:
+    49 features per channel) for every scribbled training image, trains the
+    classifier on their labeled pixels, as ilastik trains one forest on the
+    labels of all its images, and predicts every pixel of each test image
+    in batches of 262,144 pixels. Unlabeled training images contribute
+    nothing: this pixel classifier is fully supervised. A test image that is
+    one of the labeled training arrays (the same object, for segmenting the
+    scribbled image itself) reuses the features computed for training.
+
+    Parameters
+    ----------
+    images : list of ndarray of shape (H, W) or (H, W, C)
+        Training images; every channel is filtered, as in ilastik.
+    labels : list of ndarray of shape (H, W) of int
+        Their labels, -1 for unlabeled pixels.
+    test_images : list of ndarray
+        Images to segment.
+    clf : classifier, default=None
+        None uses ``RandomForestClassifier(n_estimators=100)``, scikit-learn's
+        forest standing in for ilastik's default 100-tree VIGRA random forest
+        (both draw bootstrap samples and try the square root of the number of
+        features at each split), seeded with ``random_state``.
+    random_state : int, default=None
+        Seed of the default forest.
+    n_jobs : int, default=-1
+        Workers of the default forest's fit and predict; -1 uses every core,
+        as ilastik does unless told otherwise (``LAZYFLOW_THREADS``) and as
+        scikit-image's default forest does. Ignored when ``clf`` is given.
+
+    Returns
+    -------
+    masks : list of ndarray of shape (H, W)
+        Predicted class of every pixel of each test image.
+    """
+    images = check_images(images, name="images")
+    labels = check_labels(labels, [im.shape for im in images], require_labeled=True)
+    test_images = check_images(test_images, name="test_images")
+    if clf is None:
+        clf = RandomForestClassifier(
+            n_estimators=100, n_jobs=n_jobs, random_state=random_state
+        )
+    # Keyed by the array itself: a test image that is also a labeled training
+    # image reuses its features, kept until its last place in test_images.
+    last_use = {id(im): i for i, im in enumerate(test_images)}
+    stacks, rows, targets = {}, [], []
+    for im, lab in zip(images, labels):
+        labeled = lab >= 0
+        if not labeled.any():
+            continue
+        features = stacks.get(id(im))
+        if features is None:
+            features = _ilastik_features(im)
+        rows.append(features[labeled])
+        targets.append(lab[labeled])
+        if id(im) in last_use:
+            stacks[id(im)] = features
+        del features
+    clf.fit(np.concatenate(rows), np.concatenate(targets))
+    del rows, targets
+    masks = []
+    for i, im in enumerate(test_images):
+        features = stacks.get(id(im))
+        if features is None:
+            features = _ilastik_features(im)
+        if last_use[id(im)] == i:
+            stacks.pop(id(im), None)
+        masks.append(_predict_pixels(clf, features))
+        del features
+    return masks

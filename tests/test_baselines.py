@@ -1,11 +1,14 @@
-"""Tests of the scikit-image anchor that the demo and the benchmarks run."""
+"""Tests of the anchors (scikit-image, ilastik-style) that the benchmarks run."""
 
 import numpy as np
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 
 import semiseg_sk.baselines as baselines
-from semiseg_sk.baselines import skimage_trainable_segmentation
+from semiseg_sk.baselines import (
+    ilastik_pixel_classification,
+    skimage_trainable_segmentation,
+)
 from semiseg_sk.metrics import mean_iou
 
 
@@ -83,5 +86,100 @@ def test_labels_without_labeled_pixels_are_rejected():
     image, labels, _ = _halves(0)
     with pytest.raises(ValueError, match="labeled"):
         skimage_trainable_segmentation(
+            [image], [np.full(labels.shape, -1)], [image], random_state=0
+        )
+
+
+# The ilastik-style anchor, tested as the scikit-image one is.
+
+
+@pytest.fixture
+def count_ilastik_features(monkeypatch):
+    """Count how often the ilastik filter bank of an image is computed."""
+    calls = []
+    original = baselines._ilastik_features
+
+    def counted(image):
+        calls.append(image)
+        return original(image)
+
+    monkeypatch.setattr(baselines, "_ilastik_features", counted)
+    return calls
+
+
+def test_ilastik_segments_held_out_image_with_minus_one_convention():
+    image, labels, _ = _halves(0)
+    test_image, _, test_truth = _halves(1)
+    unlabeled = np.full(labels.shape, -1)
+    (mask,) = ilastik_pixel_classification(
+        [image, image.copy()], [labels, unlabeled], [test_image], random_state=0
+    )
+    assert mask.shape == test_truth.shape
+    assert set(np.unique(mask)) <= {0, 1}
+    assert mean_iou([test_truth], [mask]) > 0.8
+
+
+def test_ilastik_keeps_the_class_values_and_reads_colour():
+    image, labels, truth = _halves(0)
+    colour = np.dstack([image, 1 - image, np.full(image.shape, 0.5)])
+    labels = np.where(labels == 1, 7, labels)  # classes 0 and 7
+    (mask,) = ilastik_pixel_classification([colour], [labels], [colour], n_jobs=1)
+    assert set(np.unique(mask)) <= {0, 7}
+    assert mean_iou([np.where(truth == 1, 7, 0)], [mask]) > 0.8
+
+
+def test_ilastik_reuses_features_of_the_scribbled_image(count_ilastik_features):
+    image, labels, _ = _halves(0)
+    same = ilastik_pixel_classification([image], [labels], [image], random_state=0)
+    assert len(count_ilastik_features) == 1
+    copy = ilastik_pixel_classification(
+        [image], [labels], [image.copy()], random_state=0
+    )
+    assert len(count_ilastik_features) == 3
+    np.testing.assert_array_equal(same[0], copy[0])
+    twice = ilastik_pixel_classification(
+        [image], [labels], [image, image], random_state=0
+    )
+    assert len(count_ilastik_features) == 4  # reused for both places
+    np.testing.assert_array_equal(twice[0], twice[1])
+
+
+def test_ilastik_unlabeled_training_images_are_not_described(count_ilastik_features):
+    image, labels, _ = _halves(0)
+    unlabeled = np.full(labels.shape, -1)
+    ilastik_pixel_classification(
+        [image, image.copy()], [labels, unlabeled], [image.copy()], random_state=0
+    )
+    assert len(count_ilastik_features) == 2  # the scribbled image and the test image
+
+
+def test_ilastik_predicts_in_batches(monkeypatch):
+    image, labels, _ = _halves(0)
+    whole = ilastik_pixel_classification([image], [labels], [image], random_state=0)
+    monkeypatch.setattr(baselines, "_PREDICT_BATCH", 100)  # 48 * 48 = 23 batches
+    clf = RandomForestClassifier(n_estimators=100, random_state=0)
+    calls = []
+    original = clf.predict
+    monkeypatch.setattr(clf, "predict", lambda X: calls.append(len(X)) or original(X))
+    batched = ilastik_pixel_classification([image], [labels], [image], clf=clf)
+    assert max(calls) == 100 and sum(calls) == image.size
+    np.testing.assert_array_equal(whole[0], batched[0])
+
+
+def test_ilastik_uses_the_given_classifier_and_does_not_modify_inputs():
+    image, labels, _ = _halves(0)
+    before = image.copy(), labels.copy()
+    clf = RandomForestClassifier(n_estimators=3, random_state=0)
+    ilastik_pixel_classification([image], [labels], [image], clf=clf)
+    assert len(clf.estimators_) == 3
+    assert clf.n_features_in_ == 49
+    np.testing.assert_array_equal(image, before[0])
+    np.testing.assert_array_equal(labels, before[1])
+
+
+def test_ilastik_labels_without_labeled_pixels_are_rejected():
+    image, labels, _ = _halves(0)
+    with pytest.raises(ValueError, match="labeled"):
+        ilastik_pixel_classification(
             [image], [np.full(labels.shape, -1)], [image], random_state=0
         )
