@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
 
-from .utils.validation import check_labels
+from .utils.validation import as_array, check_labels, check_list
 
 __all__ = ["SemiSupervisedKFold"]
 
@@ -69,6 +69,11 @@ class SemiSupervisedKFold(BaseCrossValidator):
             )
         if not isinstance(shuffle, bool):
             raise TypeError(f"shuffle must be True or False; got {shuffle!r}.")
+        if isinstance(random_state, bool):
+            raise TypeError(
+                f"random_state must be an int, a RandomState or None; got "
+                f"{random_state!r}, a bool (which would seed {int(random_state)})."
+            )
         if not shuffle and random_state is not None:
             raise ValueError(
                 "Setting a random_state has no effect since shuffle is False; leave "
@@ -87,7 +92,10 @@ class SemiSupervisedKFold(BaseCrossValidator):
             )
         if isinstance(y, np.ndarray) and y.ndim == 3:
             y = list(y)
-        y = check_labels(y, [np.shape(lab) for lab in y], name="y")
+        expected = "an (H, W) array of int labels"
+        y = check_list(y, "y", what="label map")
+        y = [as_array(lab, f"y[{i}]", expected) for i, lab in enumerate(y)]
+        y = check_labels(y, [lab.shape for lab in y], name="y")
         if hasattr(X, "__len__") and len(X) != len(y):
             raise ValueError(
                 f"X has {len(X)} images but y has {len(y)} label maps; expected one "

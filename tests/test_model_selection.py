@@ -202,3 +202,21 @@ def test_inputs_not_modified():
     list(SemiSupervisedKFold(2).split(images, labels))
     for lab, old in zip(labels, before, strict=True):
         np.testing.assert_array_equal(lab, old)
+
+
+def test_split_reads_any_label_sequence_and_names_a_ragged_map():
+    images, labels = _data(n_labeled=4, n_unlabeled=2)
+    cv = SemiSupervisedKFold(2)
+    expected = [test.tolist() for _, test in cv.split(images, labels)]
+    ragged = labels[:1] + [[[0, 1], [0]]] + labels[2:]
+    with pytest.raises(TypeError, match=r"y\[1\] must be an \(H, W\) array.*rows"):
+        next(cv.split(images, ragged))
+    pd = pytest.importorskip("pandas")
+    y = pd.Series(labels, index=range(10, 16))
+    assert [test.tolist() for _, test in cv.split(images, y)] == expected
+
+
+@pytest.mark.parametrize("random_state", [True, False])
+def test_random_state_refuses_booleans(random_state):
+    with pytest.raises(TypeError, match="random_state must be an int.*bool"):
+        SemiSupervisedKFold(2, shuffle=True, random_state=random_state)
