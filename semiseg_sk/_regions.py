@@ -9,7 +9,16 @@ feature step and the region classifier run on their input.
 import numpy as np
 import scipy.sparse as sp
 
-from .utils.validation import check_channels, check_image, check_list
+from .utils.validation import (
+    as_array,
+    check_channels,
+    check_image,
+    check_list,
+    unmasked,
+)
+
+_MAP = "an (H, W) integer region map"
+_NO_MASK = "Give every pixel a region."
 
 __all__ = ["Regions", "check_feature_width", "check_regions"]
 
@@ -59,7 +68,7 @@ class Regions:
 
     def __init__(self, image, segments, features=None, feature_names=None):
         image = check_image(image, name="image", index=None, min_size=1)
-        segments = np.asarray(segments)
+        segments = unmasked(as_array(segments, "segments", _MAP), "segments", _NO_MASK)
         if not np.issubdtype(segments.dtype, np.integer):
             raise TypeError(
                 f"segments has dtype {segments.dtype}; expected an integer region map."
@@ -77,7 +86,9 @@ class Regions:
                 "renumber an arbitrary label image."
             )
         if features is not None:
-            features = np.asarray(features)
+            features = as_array(
+                features, "features", "an (n_regions, n_features) array"
+            )
             if features.ndim != 2 or features.shape[0] != n_regions:
                 raise ValueError(
                     f"features has shape {features.shape}; expected "
@@ -131,7 +142,9 @@ class Regions:
         -------
         regions : Regions
         """
-        label_image = np.asarray(label_image)
+        label_image = unmasked(
+            as_array(label_image, "label_image", _MAP), "label_image", _NO_MASK
+        )
         if label_image.dtype == bool or not np.issubdtype(
             label_image.dtype, np.integer
         ):
@@ -169,7 +182,7 @@ class Regions:
         -------
         regions : Regions
         """
-        block = np.asarray(block)
+        block = as_array(block, "block", "an (n_regions, k) array")
         names = [str(n) for n in names]
         if block.ndim != 2 or block.shape[0] != self.n_regions:
             raise ValueError(

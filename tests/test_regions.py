@@ -107,3 +107,40 @@ def test_invalid_features():
         Regions(np.zeros((2, 2)), segments, features=np.zeros((3, 1)))
     with pytest.raises(ValueError, match="feature_names"):
         Regions(np.zeros((2, 2)), segments, np.zeros((2, 2)), ["only-one"])
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: Regions(np.zeros((2, 2)), [[0, 1], [0]]), "segments must be an"),
+        (
+            lambda: Regions(np.zeros((2, 2)), np.eye(2, dtype=int), [[0.0], []]),
+            "features must be an",
+        ),
+        (
+            lambda: Regions.from_label_image(np.zeros((2, 2)), [[3], [5, 5]]),
+            "label_image must be an",
+        ),
+        (
+            lambda: Regions(np.zeros((2, 2)), np.eye(2, dtype=int)).with_features(
+                [[1.0], [2.0, 3.0]], ["a"]
+            ),
+            "block must be an",
+        ),
+    ],
+    ids=["segments", "features", "label_image", "with_features"],
+)
+def test_ragged_nested_lists_name_the_argument(call, match):
+    with pytest.raises(TypeError, match=match + ".*rows differ in length"):
+        call()
+
+
+def test_masked_region_maps_are_refused():
+    segments = np.ma.masked_array(np.eye(2, dtype=int), mask=[[1, 0], [0, 0]])
+    with pytest.raises(TypeError, match="segments is a masked array with 1 masked"):
+        Regions(np.zeros((2, 2)), segments)
+    with pytest.raises(TypeError, match="label_image is a masked array"):
+        Regions.from_label_image(np.zeros((2, 2)), segments)
+    # Nothing masked: the data is used.
+    r = Regions(np.zeros((2, 2)), np.ma.masked_array(np.eye(2, dtype=int)))
+    assert type(r.segments) is np.ndarray and r.n_regions == 2

@@ -19,6 +19,7 @@ __all__ = [
     "check_labels",
     "n_channels",
     "unmask",
+    "unmasked",
     "unseen_classes",
 ]
 
@@ -98,6 +99,36 @@ def unmask(values, fill):
     return data
 
 
+def unmasked(array, where, remedy):
+    """``array`` as a plain ndarray; a TypeError if it is a masked array with a mask.
+
+    For the arrays whose every entry is used (images, region maps): a mask
+    would be silently dropped by numpy. A masked array without masked entries
+    is taken as its data.
+
+    Parameters
+    ----------
+    array : ndarray
+        Possibly a :class:`numpy.ma.MaskedArray`.
+    where : str
+        The argument, used in the message.
+    remedy : str
+        What to do instead, the end of the message.
+
+    Returns
+    -------
+    array : ndarray
+        A view of the data, never a copy.
+    """
+    n_masked = int(np.ma.count_masked(array)) if np.ma.isMaskedArray(array) else 0
+    if n_masked:
+        raise TypeError(
+            f"{where} is a masked array with {n_masked} masked value(s); "
+            f"expected a plain array: its mask would be dropped. {remedy}"
+        )
+    return np.asarray(array)
+
+
 def n_channels(image):
     """Number of channels of an (H, W) or (H, W, C) image (1 for grey)."""
     return 1 if image.ndim == 2 else image.shape[2]
@@ -133,16 +164,12 @@ def check_image(image, *, name="images", index=0, min_size=2):
     """
     where = name if index is None else f"{name}[{index}]"
     image = as_array(image, where, "an array of shape (H, W) or (H, W, C)")
-    if isinstance(image, np.ma.MaskedArray):
-        n_masked = int(np.ma.count_masked(image))
-        if n_masked:
-            raise TypeError(
-                f"{where} is a masked array with {n_masked} masked pixel value(s); "
-                f"expected a plain array: its mask would be dropped. Fill the "
-                f"image with image.filled(value) and mark the masked pixels -1 "
-                f"(unlabeled) in the label map."
-            )
-    image = np.asarray(image)
+    image = unmasked(
+        image,
+        where,
+        "Fill the image with image.filled(value) and mark the masked pixels -1 "
+        "(unlabeled) in the label map.",
+    )
     if image.dtype == bool:
         raise TypeError(
             f"{where} has dtype bool; expected a numeric image (uint8, uint16, "
