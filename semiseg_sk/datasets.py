@@ -19,6 +19,7 @@ from sklearn.utils import Bunch, check_random_state
 
 from .utils._random import RANDOM_STATE, draw_seed
 from .utils.fixes import Interval, StrOptions, validate_params
+from .utils.validation import as_array, unmask
 
 __all__ = [
     "make_scribbled_dataset",
@@ -271,12 +272,13 @@ def _check_truth(truth):
             "truth must be one (H, W) label map; got a list of maps. Call "
             "make_scribbles once per map: [make_scribbles(t) for t in truths]."
         )
-    truth = np.asarray(truth)
+    truth = as_array(truth, "truth", "one (H, W) label map of int")
     if truth.dtype == bool or not np.issubdtype(truth.dtype, np.integer):
         raise TypeError(
             f"truth has dtype {truth.dtype}; expected integer class labels (>= 0, "
             f"-1 for unknown)."
         )
+    truth = np.asarray(unmask(truth, -1))  # masked pixels are unknown
     if truth.ndim != 2:
         raise ValueError(
             f"truth has shape {truth.shape}; expected one (H, W) label map."

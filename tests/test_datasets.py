@@ -235,6 +235,16 @@ def test_scribbles_all_unknown_truth():
     assert np.all(labels == -1)
 
 
+def test_scribbles_skip_masked_truth_pixels():
+    # A masked truth pixel is unknown (-1), not the class hidden under it.
+    data = np.zeros((30, 30), dtype=int)
+    truth = np.ma.masked_array(data, mask=np.ones_like(data, dtype=bool))
+    truth.mask[:, :15] = False
+    labels = make_scribbles(truth, stroke_length=5, random_state=0)
+    assert (labels[:, 15:] == -1).all() and (labels[:, :15] == 0).any()
+    assert truth.mask[:, 15:].all()  # the caller's mask is untouched
+
+
 @pytest.mark.parametrize(
     "truth, kwargs, error, match",
     [
@@ -242,6 +252,7 @@ def test_scribbles_all_unknown_truth():
         (np.zeros((5, 5, 2), dtype=int), {}, ValueError, r"truth has shape"),
         (np.full((5, 5), -2), {}, ValueError, r"truth contains -2"),
         ([np.zeros((5, 5), dtype=int)], {}, TypeError, r"one \(H, W\) label map"),
+        ([[0, 1], [0]], {}, TypeError, r"truth must be one \(H, W\).*rows differ"),
         (np.zeros((5, 5), dtype=int), {"n_strokes": 0}, ValueError, "n_strokes"),
         (np.zeros((5, 5), dtype=int), {"stroke_width": 0}, ValueError, "width"),
         (np.zeros((5, 5), dtype=int), {"stroke_length": 0}, ValueError, "length"),
