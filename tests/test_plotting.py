@@ -1,6 +1,7 @@
 """Pictures: overlays, panels, uncertainty maps, reconstructions, saving."""
 
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -69,12 +70,22 @@ def test_figures(tmp_path):
     proba = np.stack([mask, 1 - mask], axis=2).astype(float) * 0.8 + 0.1
     fig = plot_uncertainty(image, proba, kind="entropy", title="u")
     assert isinstance(fig, Figure)
-    path = save_figure(fig, tmp_path / "u.png")
+    old = os.umask(0o027)
+    try:
+        path = save_figure(fig, tmp_path / "u.png")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640  # as the umask says
     with open(path, "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(FileExistsError):
         save_figure(fig, path, overwrite=False)
-    assert [n for n in os.listdir(tmp_path) if n.startswith(".tmp")] == []
+    # Only regular files are replaced: a FIFO (or a device) stays what it is.
+    os.mkfifo(tmp_path / "fifo.png")
+    with pytest.raises(FileExistsError, match="FIFO"):
+        save_figure(fig, tmp_path / "fifo.png")
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "fifo.png").st_mode)
+    assert [n for n in os.listdir(tmp_path) if n.startswith(".semiseg-tmp")] == []
 
 
 def test_plot_reconstructions_from_arrays():

@@ -8,17 +8,28 @@
 """
 
 from ..exceptions import ModelFileError
-from ._atomic import atomic_path
+from ._atomic import TEMP_PREFIX, atomic_path
 from ._files import IMAGE_EXTENSIONS, LABEL_SUFFIX, find_images, find_label_file
-from ._images import read_image, read_labels, write_array, write_image, write_mask
+from ._images import (
+    MAX_PIXELS,
+    MAX_PIXELS_ENV,
+    read_image,
+    read_labels,
+    write_array,
+    write_image,
+    write_mask,
+)
 from ._model_file import MODEL_FORMAT, MODEL_FORMAT_VERSION, load_model, save_model
 
 __all__ = [
     "IMAGE_EXTENSIONS",
     "LABEL_SUFFIX",
+    "MAX_PIXELS",
+    "MAX_PIXELS_ENV",
     "MODEL_FORMAT",
     "MODEL_FORMAT_VERSION",
     "ModelFileError",
+    "TEMP_PREFIX",
     "atomic_path",
     "find_images",
     "find_label_file",

@@ -6,6 +6,8 @@ import glob
 import os
 from pathlib import Path
 
+from ._atomic import TEMP_PREFIX, file_kind
+
 __all__ = ["IMAGE_EXTENSIONS", "LABEL_SUFFIX", "find_images", "find_label_file"]
 
 #: File extensions recognised as images (lower case).
@@ -15,8 +17,30 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 LABEL_SUFFIX = "_labels"
 
 
+def _is_hidden(path):
+    """Hidden files, and the atomic writer's temporary files, are never inputs."""
+    return path.name.startswith(".")
+
+
 def _is_image_file(path):
-    return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
+    return (
+        path.suffix.lower() in IMAGE_EXTENSIONS
+        and not _is_hidden(path)
+        and path.is_file()
+    )
+
+
+def _glob(pattern):
+    """Matches of a pattern, sorted; ``**`` does not enter symlinked folders."""
+    parts = Path(pattern).parts
+    first = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    root = Path(*parts[:first]) if first else Path(os.curdir)
+    matches = root.glob(os.path.join(*parts[first:]))
+    return sorted(
+        m
+        for m in matches
+        if not any(p.startswith(".") for p in m.parts[len(root.parts) :])
+    )
 
 
 def find_images(paths, *, exclude_suffixes=()):
@@ -27,7 +51,9 @@ def find_images(paths, *, exclude_suffixes=()):
     paths : str, path-like or list of them
         Image files (used whatever their extension), folders (their image
         files, not recursive, sorted by name) and glob patterns such as
-        ``"data/*.tif"`` or ``"data/**/*.png"``.
+        ``"data/*.tif"`` or ``"data/**/*.png"`` (``**`` is recursive but, as
+        in bash, does not enter symbolically linked folders, so a link loop
+        cannot repeat images).
     exclude_suffixes : tuple of str, default=()
         Files found in folders or by patterns whose stem ends with one of these
         are skipped (explicitly named files never are); used to skip the
@@ -36,14 +62,20 @@ def find_images(paths, *, exclude_suffixes=()):
     Returns
     -------
     images : list of pathlib.Path
-        Each file once, in the order given (folders and patterns sorted).
+        Each file once, in the order given (folders and patterns sorted). A
+        file reached twice, by two names or through a symbolic link, is
+        kept under the first name. Hidden files (names starting with ``.``,
+        among them the temporary files of an interrupted write) found in
+        folders or by patterns are skipped.
 
     Raises
     ------
     FileNotFoundError
         A path that does not exist, or a pattern that matches nothing.
     ValueError
-        No image at all.
+        No image at all, a named path that is neither a regular file nor a
+        folder (a device, a FIFO, a broken link), or a named temporary file
+        of semiseg_sk's writer (:data:`~semiseg_sk.io.TEMP_PREFIX`).
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -52,7 +84,7 @@ def find_images(paths, *, exclude_suffixes=()):
     def add(path, explicit):
         if not explicit and path.stem.endswith(tuple(exclude_suffixes)):
             return
-        key = os.path.normcase(os.path.abspath(path))
+        key = os.path.normcase(os.path.realpath(path))
         if key not in seen:
             seen.add(key)
             found.append(path)
@@ -65,14 +97,22 @@ def find_images(paths, *, exclude_suffixes=()):
                 if _is_image_file(child):
                     add(child, False)
         elif path.is_file():
+            if path.name.startswith(TEMP_PREFIX):
+                raise ValueError(
+                    f"{text} is a temporary file left by an interrupted semiseg_sk "
+                    f"write, not an image; delete it."
+                )
             add(path, True)
         elif glob.has_magic(text):
-            matches = sorted(glob.glob(text, recursive=True))
-            images = [Path(m) for m in matches if _is_image_file(Path(m))]
+            images = [m for m in _glob(text) if _is_image_file(m)]
             if not images:
                 raise FileNotFoundError(f"no image file matches {text!r}.")
             for image in images:
                 add(image, False)
+        elif os.path.lexists(text):
+            raise ValueError(
+                f"{text} is a {file_kind(text)}; expected an image file or a folder."
+            )
         else:
             raise FileNotFoundError(f"{text}: no such file or folder.")
     if not found:
@@ -90,7 +130,7 @@ def find_label_file(image_path, label_dir):
     The label image of ``photo.jpg`` is ``photo.<ext>`` or
     ``photo_labels.<ext>`` in ``label_dir``, for any image extension
     (:data:`IMAGE_EXTENSIONS`, any case). The image itself never counts as its
-    own label file.
+    own label file, nor do hidden files.
 
     Parameters
     ----------

@@ -15,15 +15,20 @@ predictions back in the annotation convention with
 in an annotation tool and used again as a label image.
 """
 
+import math
+import operator
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..utils._labels import mask_to_target, target_to_mask
-from ._atomic import atomic_path
+from ._atomic import atomic_path, file_kind
 
 __all__ = [
+    "MAX_PIXELS",
+    "MAX_PIXELS_ENV",
     "read_image",
     "read_labels",
     "write_array",
@@ -32,6 +37,59 @@ __all__ = [
 ]
 
 _TIFF = (".tif", ".tiff")
+
+#: Default largest image read, in pixels (height x width): about 11585 x 11585.
+#: A guard against files that declare a huge size in a few bytes.
+MAX_PIXELS = 2**27
+
+#: Environment variable that sets another limit, e.g.
+#: ``SEMISEG_MAX_IMAGE_PIXELS=1000000000``.
+MAX_PIXELS_ENV = "SEMISEG_MAX_IMAGE_PIXELS"
+
+# TIFF axes (tifffile's letters) that hold channels, or that may; any other
+# axis longer than 1 (Z, T, ...) makes a stack or a volume.
+_CHANNEL_AXES = "SC"
+_IMAGE_AXES = "YX" + _CHANNEL_AXES + "QI"
+
+
+def _pixel_limit(max_pixels):
+    if max_pixels is None:
+        if MAX_PIXELS_ENV not in os.environ:
+            return MAX_PIXELS
+        source, value = MAX_PIXELS_ENV, os.environ[MAX_PIXELS_ENV].strip()
+    else:
+        source, value = "max_pixels", max_pixels
+    try:
+        limit = int(value) if isinstance(value, str) else operator.index(value)
+    except (TypeError, ValueError):
+        limit = 0
+    if isinstance(value, bool) or limit < 1:
+        raise ValueError(
+            f"{source}={value!r}; expected a positive whole number of pixels."
+        )
+    return limit
+
+
+def _unreadable(path, exc, what="an image"):
+    return ValueError(f"{path}: cannot read it as {what} ({exc}).")
+
+
+def _check_pixels(path, found, n_pixels, limit):
+    """Refuse an image over the pixel limit before its pixels are decoded."""
+    if n_pixels > limit:
+        raise ValueError(
+            f"{path}: declares {found}, more than the limit of {limit:,} pixels "
+            f"(a guard against decompression bombs); to read it, set the "
+            f"environment variable {MAX_PIXELS_ENV} to a larger number of pixels."
+        )
+
+
+def _refuse_lossy(path, kind):
+    raise ValueError(
+        f"{path}: is {kind}; label images must be stored without loss (PNG, or "
+        f"TIFF without JPEG compression): JPEG changes pixel values near every "
+        f"edge, and each changed value would become a class of its own."
+    )
 
 
 def _check_dims(array, path):
@@ -43,10 +101,14 @@ def _check_dims(array, path):
     return np.ascontiguousarray(array)
 
 
-def _tiff_channels_last(array, axes, path):
-    """A 3-D TIFF's channel axis is the shortest, first or last."""
-    if array.ndim != 3 or axes.endswith("S"):
+def _channels_last(array, axes, path):
+    """Move a 3-D image's channel axis last: by its TIFF axis, else the shortest."""
+    if array.ndim != 3:
         return array
+    if axes[2] in _CHANNEL_AXES and axes[:2] == "YX":
+        return array
+    if axes[0] in _CHANNEL_AXES and axes[1:] == "YX":
+        return np.moveaxis(array, 0, -1)
     axis = 2 - int(np.argmin(array.shape[::-1]))  # ties prefer the last axis
     if axis == 0:
         return np.moveaxis(array, 0, -1)
@@ -58,11 +120,29 @@ def _tiff_channels_last(array, axes, path):
     return array
 
 
-def _read_pillow(path, *, labels):
+def _read_pillow(path, *, labels, limit):
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():
+            # Pillow's own guard warns from 89 million pixels; ours decides.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+    except Image.DecompressionBombError:
+        pillow = 2 * Image.MAX_IMAGE_PIXELS
+        _check_pixels(path, f"more than {pillow:,} pixels", pillow + 1, limit)
+        raise ValueError(
+            f"{path}: declares more than {pillow:,} pixels, more than Pillow "
+            f"reads from PNG, JPEG or BMP files; store it as TIFF."
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise _unreadable(path, exc) from exc
+    with img:
+        width, height = img.size
+        _check_pixels(path, f"{height} x {width} pixels", height * width, limit)
+        if labels and img.format in ("JPEG", "MPO"):
+            _refuse_lossy(path, "a JPEG file")
+        try:
             img.load()
             mode = img.mode
             if labels and mode == "P":
@@ -71,54 +151,103 @@ def _read_pillow(path, *, labels):
                 array = np.asarray(img.convert("RGB"))
             elif mode == "LA":
                 array = np.asarray(img.convert("L"))
-            elif mode == "1":
-                array = np.asarray(img).astype(np.uint8)
             else:
                 array = np.asarray(img)
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValueError(f"{path}: cannot read it as an image ({exc}).") from exc
+        except MemoryError:
+            raise
+        except Exception as exc:  # truncated or corrupt data: several types
+            raise _unreadable(path, exc) from exc
     if array.dtype == np.int32 and array.size and 0 <= array.min():
         if array.max() <= np.iinfo(np.uint16).max:
             array = array.astype(np.uint16)  # a 16-bit PNG opened in mode "I"
     return array
 
 
-def _read_tiff(path):
+def _tiff_header(tif):
+    """Shape and axes of the first series, without length-1 axes but Y and X."""
+    series = tif.series[0]
+    shape, axes = tuple(series.shape), series.axes
+    if len(axes) != len(shape):
+        axes = "Q" * len(shape)
+    keep = [i for i, (n, a) in enumerate(zip(shape, axes)) if n != 1 or a in "YX"]
+    shape, axes = tuple(shape[i] for i in keep), "".join(axes[i] for i in keep)
+    return series, shape, axes, tif.pages[0].compression.name
+
+
+def _read_tiff(path, *, labels, limit):
     import tifffile
 
+    what = "a TIFF image"
     try:
-        with tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
-            array, axes = series.asarray(), series.axes
+        tif = tifffile.TiffFile(path)
     except Exception as exc:  # tifffile raises several unrelated types
-        raise ValueError(f"{path}: cannot read it as a TIFF image ({exc}).") from exc
-    if array.ndim > 3:
-        keep = [i for i, n in enumerate(array.shape) if n != 1]
-        axes = "".join(axes[i] for i in keep) if len(axes) == array.ndim else ""
-        array = np.squeeze(array)
-    return _tiff_channels_last(array, axes, path)
+        raise _unreadable(path, exc, what) from exc
+    with tif:
+        try:
+            series, shape, axes, compression = _tiff_header(tif)
+        except Exception as exc:
+            raise _unreadable(path, exc, what) from exc
+        if any(a not in _IMAGE_AXES for a in axes):
+            raise ValueError(
+                f"{path}: is a stack or volume with axes {axes} (shape {shape}); "
+                f"semiseg_sk reads 2-D images (axes YX, YXS, YXC or CYX) and does "
+                f"not support volumes or time series yet."
+            )
+        if {"Y", "X"} <= set(axes):
+            height, width = shape[axes.index("Y")], shape[axes.index("X")]
+        else:
+            height, width = math.prod(shape), 1
+        _check_pixels(path, f"{height} x {width} pixels", height * width, limit)
+        if labels and "JPEG" in compression:
+            _refuse_lossy(path, "a JPEG-compressed TIFF file")
+        try:
+            array = series.asarray().reshape(shape)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            raise _unreadable(path, exc, what) from exc
+    return _channels_last(array, axes, path)
 
 
-def _read_array(path, *, labels):
+def _read_array(path, *, labels, max_pixels):
+    limit = _pixel_limit(max_pixels)
     path = Path(path)
-    if not path.exists():
+    kind = file_kind(path)
+    if kind is None:
         raise FileNotFoundError(f"{path}: no such file.")
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder; expected an image file.")
+    if kind != "regular file":
+        raise ValueError(f"{path} is a {kind}; expected an image file.")
     if path.suffix.lower() in _TIFF:
-        array = _read_tiff(path)
+        array = _read_tiff(path, labels=labels, limit=limit)
     else:
-        array = _read_pillow(path, labels=labels)
+        array = _read_pillow(path, labels=labels, limit=limit)
+    if array.dtype == bool:  # 1-bit PNG or bool TIFF: True is white, or class 1
+        array = array.astype(np.uint8) * (1 if labels else 255)
     return _check_dims(array, path)
 
 
-def read_image(path):
+def _whole_numbers(array):
+    """Float values that are exact integers (and exactly representable)."""
+    return (
+        np.issubdtype(array.dtype, np.floating)
+        and bool(np.isfinite(array).all())
+        and np.array_equal(array, np.round(array))
+        and (array.size == 0 or float(np.abs(array).max()) <= 2**53)
+    )
+
+
+def read_image(path, *, max_pixels=None):
     """Read an image as an ``(H, W)`` or ``(H, W, C)`` array.
 
     Parameters
     ----------
     path : str or path-like
         A PNG, JPEG, BMP or TIFF file.
+    max_pixels : int, default=None
+        Largest height x width read; a file that declares more is refused
+        before its pixels are decoded. None reads the environment variable
+        ``SEMISEG_MAX_IMAGE_PIXELS``, else :data:`MAX_PIXELS` (2**27, about
+        11585 x 11585).
 
     Returns
     -------
@@ -130,19 +259,23 @@ def read_image(path):
     FileNotFoundError
         The file does not exist.
     ValueError
-        The file cannot be read as an image, or holds a stack or volume.
+        The file is not a regular file, cannot be read as an image, declares
+        more than ``max_pixels`` pixels, or holds a stack or volume (a TIFF
+        with a Z, T or other axis besides Y, X and channels).
 
     Notes
     -----
     Palette images are expanded to RGB, and the alpha channel of PNG images is
-    dropped. A 3-D TIFF's channel axis is its shortest axis, first or last
-    (``(C, H, W)`` is moved to ``(H, W, C)``). Pillow reads 16-bit colour PNGs
-    as 8-bit; store 16-bit colour images as TIFF.
+    dropped. 1-bit PNGs and bool TIFFs are read as uint8, 0 and 255. A 3-D
+    TIFF's channel axis is the one its metadata names (ImageJ or OME ``C``,
+    RGB samples ``S``), else its shortest axis, first or last (``(C, H, W)`` is
+    moved to ``(H, W, C)``). Pillow reads 16-bit colour PNGs as 8-bit; store
+    16-bit colour images as TIFF.
     """
-    return _read_array(path, labels=False)
+    return _read_array(path, labels=False, max_pixels=max_pixels)
 
 
-def read_labels(path, shape=None):
+def read_labels(path, shape=None, *, max_pixels=None):
     """Read a label image and convert it to a ``-1 = unlabeled`` target.
 
     Parameters
@@ -152,6 +285,8 @@ def read_labels(path, shape=None):
         0 = unlabeled, 1..K = classes. Palette PNGs give their palette indices.
     shape : tuple of int, default=None
         The ``(H, W)`` of the image it labels; checked when given.
+    max_pixels : int, default=None
+        Largest height x width read, as in :func:`read_image`.
 
     Returns
     -------
@@ -162,10 +297,16 @@ def read_labels(path, shape=None):
     Raises
     ------
     ValueError
-        The file is unreadable, has several channels, holds values that are
-        not integers or are negative, or its shape differs from ``shape``.
+        The file is unreadable or too large (as for :func:`read_image`), is
+        stored with lossy JPEG compression (whose artefacts would become
+        classes), has several channels, holds values that are not integers or
+        are negative, or its shape differs from ``shape``.
+
+    Notes
+    -----
+    1-bit PNGs and bool TIFFs give 0 (unlabeled) and 1 (class 1).
     """
-    array = _read_array(path, labels=True)
+    array = _read_array(path, labels=True, max_pixels=max_pixels)
     if array.ndim == 3:
         if array.shape[2] > 1 and not (array == array[..., :1]).all():
             raise ValueError(
@@ -175,11 +316,7 @@ def read_labels(path, shape=None):
             )
         array = array[..., 0]
     if not np.issubdtype(array.dtype, np.integer):
-        if array.dtype == bool:
-            array = array.astype(np.uint8)
-        elif np.issubdtype(array.dtype, np.floating) and np.array_equal(
-            array, np.round(array)
-        ):
+        if _whole_numbers(array):
             array = array.astype(np.int64)
         else:
             raise ValueError(

@@ -13,7 +13,7 @@ import warnings
 
 from ..exceptions import InconsistentVersionWarning, ModelFileError
 from ..utils._metadata import dependency_versions, package_version
-from ._atomic import atomic_path
+from ._atomic import atomic_path, file_kind
 
 __all__ = ["MODEL_FORMAT", "MODEL_FORMAT_VERSION", "load_model", "save_model"]
 
@@ -62,7 +62,8 @@ def save_model(model, path, *, summary=None, overwrite=False, compress=3):
     >>> from sklearn.dummy import DummyClassifier
     >>> from semiseg_sk.io import save_model, load_model
     >>> path = os.path.join(tempfile.mkdtemp(), "model.joblib")
-    >>> _ = save_model(DummyClassifier(), path, summary={"n_images": 0})
+    >>> model = DummyClassifier().fit([[0], [1]], [0, 1])
+    >>> _ = save_model(model, path, summary={"n_images": 0})
     >>> model, info = load_model(path, return_info=True)
     >>> info["summary"]
     {'n_images': 0}
@@ -113,8 +114,10 @@ def load_model(path, *, return_info=False):
     FileNotFoundError
         The file does not exist.
     ModelFileError
-        The file is not a semiseg_sk model, or was written by an incompatible
-        version (a newer file format, or classes this installation lacks).
+        The file is not a semiseg_sk model (also: a damaged header, or a
+        payload that is not a fitted estimator with ``predict``), or was
+        written by an incompatible version (a newer file format, or classes
+        this installation lacks).
 
     Warns
     -----
@@ -125,8 +128,11 @@ def load_model(path, *, return_info=False):
     import joblib
 
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    kind = file_kind(path)
+    if kind is None:
         raise FileNotFoundError(f"{path}: no such model file.")
+    if kind != "regular file":
+        raise ModelFileError(f"{path} is a {kind}; expected a model file.")
     current = package_version()
     with warnings.catch_warnings():
         # One warning for the whole file instead of one per pickled step.
@@ -155,14 +161,8 @@ def load_model(path, *, return_info=False):
                 f"joblib file: {type(exc).__name__}: {exc})."
             ) from exc
     if isinstance(obj, dict) and obj.get("format") == MODEL_FORMAT:
-        fmt = obj.get("format_version")
-        if not isinstance(fmt, int) or fmt > MODEL_FORMAT_VERSION or "model" not in obj:
-            raise ModelFileError(
-                f"{path}: model file format {fmt!r} from semiseg_sk "
-                f"{obj.get('version')} is not supported by semiseg_sk {current} "
-                f"(format {MODEL_FORMAT_VERSION}); upgrade semiseg_sk."
-            )
-        saved = obj.get("version")
+        info = _check_header(obj, path, current)
+        saved = info["version"]
         if saved != current:
             warnings.warn(
                 InconsistentVersionWarning(
@@ -173,7 +173,7 @@ def load_model(path, *, return_info=False):
                 stacklevel=2,
             )
         model = obj["model"]
-        info = {k: v for k, v in obj.items() if k != "model"}
+        _check_segmenter(model, path)
     elif _is_semiseg_estimator(obj):
         model = obj
         info = {
@@ -189,6 +189,62 @@ def load_model(path, *, return_info=False):
             f"{path}: not a semiseg_sk model file (it holds a {type(obj).__name__})."
         )
     return (model, info) if return_info else model
+
+
+# The header entries of a model file and the types they must have.
+_HEADER = {
+    "version": (str, type(None)),
+    "versions": (dict,),
+    "created": (str, type(None)),
+    "summary": (dict, type(None)),
+}
+
+
+def _check_header(obj, path, current):
+    """A model file's metadata, checked; refuse what this version cannot read."""
+    fmt = obj.get("format_version")
+    valid = isinstance(fmt, int) and not isinstance(fmt, bool) and fmt >= 1
+    if not valid or fmt > MODEL_FORMAT_VERSION or "model" not in obj:
+        raise ModelFileError(
+            f"{path}: model file format {fmt!r} from semiseg_sk "
+            f"{obj.get('version')} is not supported by semiseg_sk {current} "
+            f"(format {MODEL_FORMAT_VERSION}); upgrade semiseg_sk."
+        )
+    info = {k: v for k, v in obj.items() if k != "model"}
+    info.setdefault("versions", {})
+    for key, types in _HEADER.items():
+        value = info.setdefault(key, None)
+        if not isinstance(value, types):
+            expected = " or ".join(
+                "None" if t is type(None) else t.__name__ for t in types
+            )
+            raise ModelFileError(
+                f"{path}: the model file's {key!r} entry has type "
+                f"{type(value).__name__}; "
+                f"expected {expected}. The file is damaged or was not written by "
+                f"semiseg_sk."
+            )
+    info["summary"] = info["summary"] or {}
+    return info
+
+
+def _check_segmenter(model, path):
+    """A model file's payload must be a fitted estimator that predicts."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    name = type(model).__name__
+    if not (hasattr(model, "predict") and hasattr(model, "get_params")):
+        raise ModelFileError(
+            f"{path}: the model file holds a {name}, not a segmenter (an estimator "
+            f"with predict, such as make_segmenter() returns)."
+        )
+    try:
+        check_is_fitted(model)
+    except (NotFittedError, TypeError):
+        raise ModelFileError(
+            f"{path}: the model file holds an unfitted {name}; save a fitted segmenter."
+        ) from None
 
 
 def _is_semiseg_estimator(obj):

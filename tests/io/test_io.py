@@ -1,9 +1,15 @@
 """Reading and writing images, label images, masks and model files."""
 
+import errno
 import os
+import re
+import stat
+import struct
 import sys
 import types
 import warnings
+import zlib
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -322,3 +328,281 @@ def test_load_model_version_mismatch_warns_once(tmp_path, fitted, monkeypatch):
     assert caught[0].category is InconsistentVersionWarning
     assert caught[0].message.current_version == "99.0"
     assert "saved with semiseg_sk" in messages[0] and "99.0" in messages[0]
+
+
+# -- hostile files (issue 14) -------------------------------------------------
+
+
+def _special_files(tmp_path):
+    """A FIFO, a folder, a link to the FIFO and, where allowed, a device."""
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.png"
+    folder.mkdir()
+    link = tmp_path / "link.png"
+    link.symlink_to(fifo)
+    found = [fifo, folder, link]
+    try:  # the null device's numbers, made here: /dev itself is never touched
+        os.mknod(tmp_path / "null.png", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        found.append(tmp_path / "null.png")
+    except (PermissionError, OSError):
+        pass
+    return found
+
+
+def test_writers_refuse_a_destination_that_is_not_a_regular_file(tmp_path, fitted):
+    model, _ = fitted
+    writers = [
+        lambda p: write_image(p, np.zeros((4, 4), np.uint8)),
+        lambda p: write_mask(p, np.zeros((4, 4), int)),
+        lambda p: write_array(p, np.zeros(3)),
+        lambda p: save_model(model, p, overwrite=True),
+    ]
+    for path in _special_files(tmp_path):
+        mode = os.lstat(path).st_mode
+        for write in writers:
+            with pytest.raises(OSError, match="not a regular file|is a folder"):
+                write(path)
+        assert os.lstat(path).st_mode == mode
+    assert _leftovers(tmp_path) == []
+
+
+def test_atomic_path_is_exclusive_without_overwrite(tmp_path):
+    # Another writer creates the file while this one writes: it keeps it.
+    target = tmp_path / "out.png"
+    with pytest.raises(FileExistsError, match="out.png exists; refusing"):
+        with atomic_path(target, overwrite=False) as tmp:
+            Path(tmp).write_text("mine")
+            target.write_text("theirs")
+    assert target.read_text() == "theirs"
+    assert _leftovers(tmp_path) == []
+
+
+def test_atomic_path_errors_name_the_destination(tmp_path):
+    missing = tmp_path / "nowhere" / "out.png"
+    with pytest.raises(FileNotFoundError) as exc:
+        with atomic_path(missing):
+            pass
+    assert exc.value.filename == str(missing)
+    target = tmp_path / "out.png"
+    with pytest.raises(OSError) as exc:
+        with atomic_path(target) as tmp:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), tmp)
+    assert exc.value.errno == errno.ENOSPC and exc.value.filename == str(target)
+    assert not target.exists() and _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_written_files_honour_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        path = write_image(tmp_path / "a.png", np.zeros((4, 4), np.uint8))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask
+
+
+def test_find_images_skips_hidden_and_temporary_files(tmp_path):
+    for name in ("a.png", ".hidden.png", ".semiseg-tmp-1234.png"):
+        _png(tmp_path / name, np.zeros((4, 4), np.uint8))
+    (tmp_path / ".git").mkdir()
+    _png(tmp_path / ".git" / "b.png", np.zeros((4, 4), np.uint8))
+    assert [p.name for p in find_images(tmp_path)] == ["a.png"]
+    assert [p.name for p in find_images(str(tmp_path / "*.png"))] == ["a.png"]
+    assert [p.name for p in find_images(str(tmp_path / "**" / "*.png"))] == ["a.png"]
+    # Named explicitly: a hidden file is used, a temporary file never is.
+    assert find_images(tmp_path / ".hidden.png")[0].name == ".hidden.png"
+    with pytest.raises(ValueError, match="temporary file left by an interrupted"):
+        find_images(tmp_path / ".semiseg-tmp-1234.png")
+    (tmp_path / "lab").mkdir()
+    _png(tmp_path / "lab" / ".a.png", np.zeros((4, 4), np.uint8))
+    assert find_label_file(tmp_path / "a.png", tmp_path / "lab") is None
+
+
+def test_find_images_refuses_named_special_files(tmp_path):
+    fifo, _, link, *_ = _special_files(tmp_path)
+    for path in (fifo, link):
+        with pytest.raises(ValueError, match=r"FIFO \(named pipe\); expected an image"):
+            find_images(path)
+    (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")
+    with pytest.raises(ValueError, match="broken symbolic link"):
+        find_images(tmp_path / "loop.png")
+    with pytest.raises(ValueError, match="FIFO"):
+        read_image(fifo)  # refused, not opened (opening a FIFO blocks)
+
+
+def test_find_images_one_file_once_through_symlinks(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    _png(data / "a.png", np.zeros((4, 4), np.uint8))
+    (data / "b.png").symlink_to(data / "a.png")
+    (data / "loop").symlink_to(data)  # a ** glob must not go round it
+    (data / "loop2").symlink_to(data)
+    assert [p.name for p in find_images(data)] == ["a.png"]
+    assert find_images([data / "a.png", data / "loop" / "a.png"]) == [data / "a.png"]
+    found = find_images(str(data / "**" / "*.png"))
+    assert [p.name for p in found] == ["a.png"]
+
+
+# -- label files and images that are refused -----------------------------------
+
+
+def test_read_labels_refuses_jpeg(tmp_path):
+    scribbles = np.zeros((16, 16), np.uint8)
+    scribbles[4:8, 4:12] = 2
+    Image.fromarray(scribbles).save(tmp_path / "lab.jpg", quality=95)
+    Image.fromarray(scribbles).save(tmp_path / "lab.png", format="JPEG")
+    for name in ("lab.jpg", "lab.png"):
+        with pytest.raises(ValueError, match=r"is a JPEG file; label images must"):
+            read_labels(tmp_path / name)
+    assert read_image(tmp_path / "lab.jpg").shape == (16, 16)  # an image: fine
+    # A TIFF with JPEG compression (tag 259 = 7), also refused before decoding.
+    path = tmp_path / "lab.tif"
+    tifffile.imwrite(path, scribbles)
+    with tifffile.TiffFile(path) as tif:
+        offset = tif.pages[0].tags["Compression"].valueoffset
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        handle.write((7).to_bytes(2, "little"))
+    with pytest.raises(ValueError, match="JPEG-compressed TIFF"):
+        read_labels(path)
+
+
+@pytest.mark.parametrize(
+    "axes, shape",
+    [("ZYX", (10, 16, 16)), ("TYX", (4, 16, 16)), ("ZCYX", (5, 2, 16, 16))],
+)
+@pytest.mark.parametrize("flavour", ["imagej", "ome"])
+def test_read_image_refuses_tiff_stacks(tmp_path, axes, shape, flavour):
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(
+        path, np.zeros(shape, np.uint8), **{flavour: True}, metadata={"axes": axes}
+    )
+    with pytest.raises(ValueError, match=f"stack or volume with axes {axes}"):
+        read_image(path)
+
+
+def test_read_image_tiff_channels_from_metadata(tmp_path):
+    rng = np.random.RandomState(0)
+    many = rng.randint(0, 255, (40, 16, 16)).astype(np.uint8)  # more C than H
+    tifffile.imwrite(tmp_path / "c.tif", many, imagej=True, metadata={"axes": "CYX"})
+    np.testing.assert_array_equal(
+        read_image(tmp_path / "c.tif"), np.moveaxis(many, 0, -1)
+    )
+    rgb = rng.randint(0, 255, (16, 16, 3)).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "rgb.tif", rgb, photometric="rgb")
+    np.testing.assert_array_equal(read_image(tmp_path / "rgb.tif"), rgb)
+    tifffile.imwrite(
+        tmp_path / "planar.tif",
+        np.moveaxis(rgb, 2, 0),
+        photometric="rgb",
+        planarconfig="separate",
+    )
+    np.testing.assert_array_equal(read_image(tmp_path / "planar.tif"), rgb)
+
+
+def _png_declaring(path, width, height):
+    """A tiny PNG whose header declares width x height pixels."""
+    _png(path, np.zeros((1, 1), np.uint8))
+    data = bytearray(path.read_bytes())
+    ihdr = data[12:29]  # b"IHDR" + 13 bytes of fields
+    ihdr[4:12] = struct.pack(">II", width, height)
+    data[12:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)))
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_read_image_pixel_limit(tmp_path, monkeypatch):
+    bomb = _png_declaring(tmp_path / "bomb.png", 20000, 20000)
+    tiff = tmp_path / "big.tif"
+    tifffile.imwrite(tiff, shape=(20000, 20000), dtype="uint8")  # sparse file
+    for path in (bomb, tiff):
+        for read in (read_image, read_labels):
+            with pytest.raises(ValueError, match=r"limit of 134,217,728 pixels"):
+                read(path)
+    small = _png(tmp_path / "small.png", np.zeros((8, 8), np.uint8))
+    tifffile.imwrite(tmp_path / "small.tif", np.zeros((8, 8), np.uint8))
+    for path in (small, tmp_path / "small.tif"):
+        with pytest.raises(ValueError, match=r"small\.\w+: declares 8 x 8 pixels"):
+            read_image(path, max_pixels=63)
+        assert read_image(path, max_pixels=64).shape == (8, 8)
+        monkeypatch.setenv("SEMISEG_MAX_IMAGE_PIXELS", "63")
+        with pytest.raises(ValueError, match="SEMISEG_MAX_IMAGE_PIXELS to a larger"):
+            read_image(path)
+        monkeypatch.setenv("SEMISEG_MAX_IMAGE_PIXELS", "64")
+        assert read_image(path).shape == (8, 8)
+        monkeypatch.delenv("SEMISEG_MAX_IMAGE_PIXELS")
+    for bad in (0, -1, True, 2.5, "many"):
+        with pytest.raises(ValueError, match="positive whole number"):
+            read_image(small, max_pixels=bad)
+    monkeypatch.setenv("SEMISEG_MAX_IMAGE_PIXELS", "lots")
+    with pytest.raises(ValueError, match="SEMISEG_MAX_IMAGE_PIXELS='lots'"):
+        read_image(small)
+
+
+def test_bool_images_and_labels_read_alike(tmp_path):
+    mask = np.zeros((6, 7), bool)
+    mask[2:4, 1:5] = True
+    Image.fromarray(mask).save(tmp_path / "m.png")  # a 1-bit PNG
+    tifffile.imwrite(tmp_path / "m.tif", mask)
+    for path in (tmp_path / "m.png", tmp_path / "m.tif"):
+        image = read_image(path)
+        assert image.dtype == np.uint8
+        np.testing.assert_array_equal(image, mask * 255)
+        np.testing.assert_array_equal(read_labels(path), mask.astype(int) - 1)
+
+
+def test_read_labels_refuses_non_finite_floats(tmp_path):
+    for value in (np.inf, np.nan, 1e30):
+        tifffile.imwrite(tmp_path / "f.tif", np.full((3, 3), value, np.float64))
+        with pytest.raises(ValueError, match="not integers"):
+            read_labels(tmp_path / "f.tif")
+
+
+# -- model files whose content is wrong ---------------------------------------
+
+
+def _envelope(**changes):
+    payload = {
+        "format": "semiseg_sk-model",
+        "format_version": 1,
+        "version": semiseg_sk.__version__,
+        "versions": {},
+        "created": None,
+        "summary": {},
+        "model": None,
+    }
+    payload.update(changes)
+    return payload
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"model": "not a model"}, "holds a str, not a segmenter"),
+        (
+            {"model": Pipeline([("r", RegionClassifier(DummyClassifier()))])},
+            "holds an unfitted Pipeline",
+        ),
+        ({"format_version": True}, "model file format True"),
+        ({"format_version": 0}, "model file format 0"),
+        ({"format_version": "1"}, "model file format '1'"),
+        ({"summary": ["a"]}, "'summary' entry has type list; expected dict or None"),
+        ({"versions": "numpy"}, "'versions' entry has type str; expected dict"),
+        ({"version": 3}, "'version' entry has type int; expected str or None"),
+    ],
+)
+def test_load_model_refuses_a_damaged_envelope(tmp_path, fitted, changes, message):
+    model, _ = fitted
+    path = tmp_path / "m.joblib"
+    joblib.dump(_envelope(**{"model": model, **changes}), path)
+    with pytest.raises(ModelFileError, match=re.escape(message)):
+        load_model(path)
+
+
+def test_load_model_refuses_special_files(tmp_path):
+    fifo = tmp_path / "m.joblib"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelFileError, match="is a FIFO"):
+        load_model(fifo)
