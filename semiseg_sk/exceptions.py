@@ -13,6 +13,7 @@ __all__ = [
     "ModelFileError",
     "PixelScaleWarning",
     "SingleClassWarning",
+    "Terminated",
     "UnseenClassWarning",
 ]
 
@@ -85,3 +86,21 @@ class ModelFileError(ValueError):
 
 class CommandError(Exception):
     """An error the ``semiseg`` command reports as one line, without a traceback."""
+
+
+class Terminated(KeyboardInterrupt):
+    """The ``semiseg`` command received SIGTERM or SIGHUP.
+
+    Raised by its signal handler, like Ctrl-C's :class:`KeyboardInterrupt`
+    (of which it is a subclass), so that every cleanup runs: no temporary
+    file is left behind. The command then exits with 128 + the signal number.
+
+    Parameters
+    ----------
+    signum : int
+        The signal received.
+    """
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum

@@ -7,15 +7,19 @@ Commands: ``fit``, ``predict``, ``evaluate``, ``info`` and ``demo``; see
 command lives in its own module; ``_paths`` holds the output-path policy.
 
 Exit codes: 0 success, 1 an error in the data or files (a one-line message
-on standard error), 2 a usage error, 130 interrupted.
+on standard error), 2 a usage error, 130 interrupted (Ctrl-C), 143 terminated
+(SIGTERM), 129 hung up (SIGHUP).
 """
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 import warnings
 
-from ..exceptions import CommandError
+from ..exceptions import CommandError, Terminated
 from ..utils._metadata import package_version
 from . import _fit, _info, _predict
 from ._common import progress_enabled
@@ -25,9 +29,12 @@ __all__ = ["build_parser", "main"]
 
 def _demo_command(args):
     from ._demo import run_demo
+    from ._paths import check_output_file
 
+    check_output_file(args.output, force=args.force, option="--output")
     run_demo(
         output=args.output,
+        overwrite=args.force,
         n_unlabeled=args.n_unlabeled,
         random_state=args.random_state,
         verbose=0 if args.quiet else 1,
@@ -124,7 +131,7 @@ def build_parser():
         "-f", "--force", action="store_true", help="replace an existing model file"
     )
     _common(fit)
-    fit.set_defaults(func=_fit.run, device="cpu")
+    fit.set_defaults(func=_fit.run)
 
     predict = sub.add_parser(
         "predict",
@@ -159,6 +166,12 @@ def build_parser():
         action="store_true",
         help="allow an output folder holding inputs, replace earlier outputs",
     )
+    predict.add_argument(
+        "--skip-errors",
+        action="store_true",
+        help="leave out images that cannot be read or predicted (with a warning) "
+        "instead of stopping",
+    )
     _common(predict)
     predict.set_defaults(func=_predict.predict)
 
@@ -187,6 +200,9 @@ def build_parser():
         "demo", help="fit on scribbled texture mosaics, print scores, save a picture"
     )
     demo.add_argument("--output", default="demo_overlay.png", help="picture to write")
+    demo.add_argument(
+        "-f", "--force", action="store_true", help="replace an existing picture"
+    )
     demo.add_argument("--n-unlabeled", type=int, default=20)
     demo.add_argument("--random-state", type=int, default=0)
     _common(demo, jobs=False)
@@ -196,6 +212,34 @@ def build_parser():
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"semiseg: warning: {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    """SIGTERM and SIGHUP interrupt like Ctrl-C, so that every cleanup runs.
+
+    Only in the main thread, and not for a signal the caller ignores (nohup).
+    The handler raises once; a repeated signal is ignored while cleaning up.
+    """
+    names = ("SIGTERM", "SIGHUP")
+    signums = [getattr(signal, n) for n in names if hasattr(signal, n)]
+    if threading.current_thread() is not threading.main_thread():
+        signums = []
+    previous = {}
+
+    def handler(signum, frame):
+        for s in previous:
+            signal.signal(s, signal.SIG_IGN)
+        raise Terminated(signum)
+
+    for signum in signums:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def main(argv=None):
@@ -210,14 +254,20 @@ def main(argv=None):
     -------
     code : int
         0 on success, 1 on an error in the data or files, 2 on a usage error
-        (argparse exits with it), 130 when interrupted.
+        (argparse exits with it), 130 when interrupted (Ctrl-C), 128 + the
+        signal number on SIGTERM (143) or SIGHUP (129). Files being written
+        are removed in every case.
     """
     args = build_parser().parse_args(argv)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _signals_interrupt():
         if not args.traceback:
             warnings.showwarning = _show_warning
         try:
             return args.func(args) or 0
+        except Terminated as exc:
+            name = signal.Signals(exc.signum).name
+            print(f"semiseg: terminated by {name}", file=sys.stderr)
+            return 128 + exc.signum
         except KeyboardInterrupt:
             print("semiseg: interrupted", file=sys.stderr)
             return 130

@@ -2,18 +2,26 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """What the commands share: messages, progress bars, reading inputs, the model."""
 
+import contextlib
+import re
 import sys
+import warnings
 
 from ..exceptions import CommandError
+from ..utils.validation import n_channels
 
 __all__ = [
     "BATCH",
     "OUTPUT_SUFFIXES",
     "check_channels",
+    "check_device",
+    "check_inputs",
     "find_input_images",
     "load",
+    "naming_files",
     "progress",
     "progress_enabled",
+    "read_checked",
     "read_images",
     "say",
     "set_n_jobs",
@@ -56,13 +64,24 @@ def find_input_images(args):
     return find_images(args.images, exclude_suffixes=OUTPUT_SUFFIXES)
 
 
-def read_images(args, paths):
-    from ..io import read_image
-    from ..utils.validation import n_channels
+def check_device(args):
+    """Refuse a --device semiseg_sk does not run on before any work."""
+    if args.device is not None:
+        from ..features._torch import resolve_device
 
-    images = []
-    for path in progress(args, paths, "reading"):
-        images.append(read_image(path))
+        resolve_device(args.device, name="--device")
+
+
+def read_checked(path):
+    """Read an image and check it as the pipeline will, naming the file."""
+    from ..io import read_image
+    from ..utils.validation import check_image
+
+    return check_image(read_image(path), name=str(path), index=None)
+
+
+def read_images(args, paths):
+    images = [read_checked(path) for path in progress(args, paths, "reading")]
     first = n_channels(images[0])
     for path, image in zip(paths, images):
         if n_channels(image) != first:
@@ -73,11 +92,50 @@ def read_images(args, paths):
     return images
 
 
+@contextlib.contextmanager
+def naming_files(paths):
+    """Errors of the library name images ``X[i]``: say which file that is."""
+
+    def name(match):
+        i = int(match.group(1))
+        return str(paths[i]) if i < len(paths) else match.group(0)
+
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        text = re.sub(r"\bX\[(\d+)\]", name, str(exc))
+        if text == str(exc):
+            raise
+        raise CommandError(text) from exc
+
+
 def set_n_jobs(model, n_jobs):
     if n_jobs is None:
         return
     keys = [k for k in model.get_params(deep=True) if k.split("__")[-1] == "n_jobs"]
     model.set_params(**dict.fromkeys(keys, n_jobs))
+
+
+def check_inputs(args, paths, model, *, skip=False):
+    """Read and check every image before the first output is written.
+
+    Returns the paths that passed; with ``skip``, the others are reported
+    and left out instead of stopping the run.
+    """
+    good = []
+    for path in progress(args, paths, "checking"):
+        try:
+            image = read_checked(path)
+            check_channels(model, [path], [image])
+        except (CommandError, OSError, ValueError, TypeError) as exc:
+            if not skip:
+                raise
+            warnings.warn(f"skipped {path}: {exc}", UserWarning)
+            continue
+        good.append(path)
+    if not good:
+        raise CommandError(f"none of the {len(paths)} images can be read.")
+    return good
 
 
 def load(args):
@@ -87,8 +145,6 @@ def load(args):
 
 
 def check_channels(model, paths, images):
-    from ..utils.validation import n_channels
-
     expected = None
     for _, step in getattr(model, "steps", [(None, model)]):
         expected = getattr(step, "n_channels_", None)

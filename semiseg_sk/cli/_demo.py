@@ -9,6 +9,7 @@ import numpy as np
 
 from ..baselines import skimage_trainable_segmentation
 from ..datasets import make_scribbled_dataset
+from ..io._atomic import check_destination
 from ..metrics import dice_score, mean_iou, pixel_accuracy
 from ..pipeline import make_segmenter
 
@@ -40,6 +41,7 @@ def format_table(rows):
 def run_demo(
     output="demo_overlay.png",
     *,
+    overwrite=False,
     n_unlabeled=20,
     n_test=4,
     random_state=0,
@@ -60,6 +62,9 @@ def run_demo(
     output : str or None, default="demo_overlay.png"
         Where to write the picture (image, scribbles, predictions, truth);
         None writes none.
+    overwrite : bool, default=False
+        Replace an existing picture; otherwise an existing file is refused,
+        before any work.
     n_unlabeled : int, default=20
         Unlabeled training mosaics.
     n_test : int, default=4
@@ -79,6 +84,8 @@ def run_demo(
         ``(method, mIoU, Dice, pixel accuracy, seconds)`` per method.
     """
     stream = sys.stdout if stream is None else stream
+    if output is not None:
+        check_destination(output, overwrite=overwrite)
 
     def say(message):
         if verbose:
@@ -133,7 +140,7 @@ def run_demo(
     ]
     print(format_table(rows), file=stream, flush=True)
     if output is not None:
-        path = _save_picture(output, data, segmenter, ours, baseline)
+        path = _save_picture(output, data, segmenter, ours, baseline, overwrite)
         print(f"picture written to {path}", file=stream, flush=True)
     return rows
 
@@ -146,7 +153,7 @@ def _start_torch():
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
-def _save_picture(path, data, segmenter, ours, baseline):
+def _save_picture(path, data, segmenter, ours, baseline, overwrite):
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
     from scipy import ndimage
@@ -203,4 +210,4 @@ def _save_picture(path, data, segmenter, ours, baseline):
         for k, name in enumerate(names)
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
-    return save_figure(fig, path)
+    return save_figure(fig, path, overwrite=overwrite)

@@ -9,10 +9,17 @@ import time
 import warnings
 
 from ..exceptions import CommandError
-from ._common import find_input_images, progress_enabled, read_images, say
-from ._paths import check_dir, match_labels, same_file
+from ._common import (
+    check_device,
+    find_input_images,
+    naming_files,
+    progress_enabled,
+    read_images,
+    say,
+)
+from ._paths import check_dir, check_output_file, match_labels, same_file
 
-__all__ = ["parse_setting", "run"]
+__all__ = ["build_model", "parse_setting", "read_label_files", "run"]
 
 
 def unknown_settings_message(model, unknown, args):
@@ -31,7 +38,7 @@ def unknown_settings_message(model, unknown, args):
         k.startswith("autoencoderfeatures__") for k in unknown
     ):
         lines.append("autoencoderfeatures is left out by --no-autoencoder.")
-    return "\n".join(lines)
+    return " ".join(lines)
 
 
 def parse_setting(text):
@@ -49,25 +56,82 @@ def parse_setting(text):
     return key, parsed
 
 
+def build_model(args):
+    """The pipeline with the --set values, checked before any image is read."""
+    from sklearn.base import BaseEstimator
+
+    from ..pipeline import make_segmenter
+
+    model = make_segmenter(
+        autoencoder=not args.no_autoencoder,
+        device=args.device or "cpu",
+        random_state=args.random_state,
+        n_jobs=args.n_jobs,
+        verbose=1 if progress_enabled(args) else 0,
+    )
+    settings = dict(args.set or [])
+    whole = [key for key in settings if "__" not in key]
+    if whole:
+        hint = (
+            "; --no-autoencoder leaves out the autoencoder"
+            if "autoencoderfeatures" in whole
+            else ""
+        )
+        raise CommandError(
+            f"--set {whole[0]}=... would replace a step or set the pipeline "
+            f"itself; --set changes parameters of steps, named "
+            f"<step>__<parameter>{hint}."
+        )
+    unknown = [key for key in settings if key not in model.get_params()]
+    if unknown:
+        raise CommandError(unknown_settings_message(model, unknown, args))
+    try:
+        model.set_params(**settings)
+        # Type and range of every parameter now, not after reading the images.
+        nested = model.get_params(deep=True).values()
+        for estimator in [model, *nested]:
+            if isinstance(estimator, BaseEstimator):
+                estimator._validate_params()
+    except (ValueError, TypeError) as exc:
+        raise CommandError(f"--set: {exc}") from exc
+    return model, settings
+
+
+def read_label_files(images, label_files):
+    """Targets of the images (all -1 without a label file), checked."""
+    import numpy as np
+
+    from ..io import read_labels
+
+    top = np.iinfo(np.uint16).max
+    labels = []
+    for image, found in zip(images, label_files):
+        if found is None:
+            labels.append(np.full(image.shape[:2], -1, dtype=np.int64))
+            continue
+        target = read_labels(found, shape=image.shape)
+        if target.size and target.max() + 1 > top:
+            raise CommandError(
+                f"{found}: holds label value {target.max() + 1}; expected at most "
+                f"{top}, since predicted masks are written as 16-bit images."
+            )
+        labels.append(target)
+    return labels
+
+
 def run(args):
     import numpy as np
 
     from ..exceptions import SingleClassWarning
-    from ..io import read_labels, save_model
-    from ..pipeline import make_segmenter
+    from ..io import save_model
 
     check_dir(args.labels, "--labels")
+    check_device(args)
     paths = find_input_images(args)
     output = args.output
     for path in paths:
         if same_file(path, output):
             raise CommandError(f"-o {output} is an input image; refusing to touch it.")
-    if os.path.isdir(output):
-        raise CommandError(f"-o {output} is a folder; expected a model file name.")
-    if os.path.exists(output) and not args.force:
-        raise CommandError(
-            f"{output} exists; refusing to overwrite it (use --force to replace it)."
-        )
     label_files = match_labels(paths, args.labels, "label")
     for found in label_files:
         if found is not None and same_file(found, output):
@@ -77,14 +141,11 @@ def run(args):
             f"no label file in {args.labels} for any of the {len(paths)} images; "
             f"the label file of photo.jpg is photo.<ext> or photo_labels.<ext>."
         )
+    check_output_file(output, force=args.force)
+    model, settings = build_model(args)
 
     images = read_images(args, paths)
-    labels = []
-    for image, found in zip(images, label_files):
-        if found is None:
-            labels.append(np.full(image.shape[:2], -1, dtype=np.int64))
-        else:
-            labels.append(read_labels(found, shape=image.shape))
+    labels = read_label_files(images, label_files)
     n_labeled = [int((lab >= 0).sum()) for lab in labels]
     if sum(n_labeled) == 0:
         raise CommandError(
@@ -101,23 +162,6 @@ def run(args):
                 f"use classes up to {int(classes.max()) + 1}."
             )
 
-    model = make_segmenter(
-        autoencoder=not args.no_autoencoder,
-        device=args.device,
-        random_state=args.random_state,
-        n_jobs=args.n_jobs,
-        verbose=1 if progress_enabled(args) else 0,
-    )
-    settings = dict(args.set or [])
-    unknown = [key for key in settings if key not in model.get_params()]
-    if unknown:
-        raise CommandError(unknown_settings_message(model, unknown, args))
-    if settings:
-        try:
-            model.set_params(**settings)
-        except ValueError as exc:
-            raise CommandError(f"--set: {exc}") from exc
-
     n_labeled_images = sum(n > 0 for n in n_labeled)
     say(
         args,
@@ -129,7 +173,8 @@ def run(args):
     with warnings.catch_warnings():
         # Said below in the label files' numbering (1..K), not the model's (0..).
         warnings.simplefilter("ignore", SingleClassWarning)
-        model.fit(images, labels)
+        with naming_files(paths):
+            model.fit(images, labels)
     seconds = time.perf_counter() - tic
     if len(classes) == 1:
         warnings.warn(

@@ -5,8 +5,16 @@
 import os
 
 from ..exceptions import CommandError
+from ..io._atomic import check_destination, check_folder_writable
 
-__all__ = ["check_dir", "match_labels", "output_plan", "real_path", "same_file"]
+__all__ = [
+    "check_dir",
+    "check_output_file",
+    "match_labels",
+    "output_plan",
+    "real_path",
+    "same_file",
+]
 
 
 def same_file(a, b):
@@ -24,6 +32,25 @@ def check_dir(path, what):
         raise FileNotFoundError(f"{what} {path}: no such folder.")
     if not os.path.isdir(path):
         raise CommandError(f"{what} {path} is not a folder.")
+
+
+def check_output_file(path, *, force, option="-o"):
+    """Refuse, before any work, an output file that could not be written.
+
+    The output must not be a folder or a device, not exist unless ``force``,
+    and its folder must exist and take a new file.
+    """
+    if os.path.isdir(path):
+        raise CommandError(f"{option} {path} is a folder; expected a file name.")
+    try:
+        check_destination(path, overwrite=force)
+    except FileExistsError as exc:
+        hint = " (use --force to replace it)" if os.path.isfile(path) else ""
+        raise CommandError(f"{option} {exc}".rstrip(".") + f"{hint}.") from exc
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CommandError(f"{option} {path}: folder {folder} does not exist.")
+    check_folder_writable(folder)
 
 
 def match_labels(paths, label_dir, what):
@@ -76,6 +103,7 @@ def output_plan(args, paths, outdir, kinds):
                     f"output {out} would overwrite an input; refusing (inputs are "
                     f"never overwritten)."
                 )
+            check_destination(out)  # no folder or device in the way
             if os.path.exists(out):
                 existing.append(out)
         plan.append(outputs)

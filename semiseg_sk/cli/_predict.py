@@ -5,14 +5,18 @@
 import json
 import math
 import os
+import warnings
 
 from ..exceptions import CommandError
 from ._common import (
     BATCH,
-    check_channels,
+    check_device,
+    check_inputs,
     find_input_images,
     load,
+    naming_files,
     progress,
+    read_checked,
     say,
     set_n_jobs,
 )
@@ -21,47 +25,88 @@ from ._paths import check_dir, match_labels, output_plan
 __all__ = ["evaluate", "predict", "predict_batches"]
 
 
-def predict_batches(args, model, paths, *, proba=False, regions=False):
+def _predict_chunk(model, images, *, proba, regions):
+    """Masks, probabilities (or None) and segments (or None) of some images."""
+    from sklearn.pipeline import Pipeline
+
+    from ..pipeline import predict_outputs
+
+    nothing = [None] * len(images)
+    if isinstance(model, Pipeline) and len(model.steps) > 1:
+        out = predict_outputs(model, images, proba=proba, regions=regions)
+        segments = [r.segments for r in out.regions] if regions else nothing
+        return out.masks, out.proba or nothing, segments
+    probas = model.predict_proba(images) if proba else nothing
+    return model.predict(images), probas, nothing
+
+
+# What a prediction raises for an image it cannot take (a message, no bug).
+_PREDICT_ERRORS = (CommandError, ValueError, TypeError)
+
+
+def _predict_items(model, paths, images, proba, regions):
+    """(path, image, mask, proba, segments) of some images; errors name files."""
+    with naming_files(paths):
+        outs = _predict_chunk(model, images, proba=proba, regions=regions)
+    return list(zip(paths, images, *outs))
+
+
+def predict_batches(args, model, paths, *, proba=False, regions=False, skip=False):
     """Yield (path, image, mask, proba or None, segments or None) per image.
 
     Images are read and predicted in batches of :data:`BATCH`, so memory
     stays bounded; regions and features of each image are computed once.
+    Errors name the file. With ``skip``, an image whose prediction fails is
+    reported and left out instead of stopping the run.
     """
-    from sklearn.pipeline import Pipeline
-
-    from ..io import read_image
-    from ..pipeline import predict_outputs
-
     bar = progress(args, None, "predicting", total=len(paths))
     try:
         for start in range(0, len(paths), BATCH):
             chunk = paths[start : start + BATCH]
-            images = [read_image(p) for p in chunk]
-            check_channels(model, chunk, images)
-            nothing = [None] * len(chunk)
-            if isinstance(model, Pipeline) and len(model.steps) > 1:
-                out = predict_outputs(model, images, proba=proba, regions=regions)
-                masks, probas = out.masks, out.proba or nothing
-                segments = [r.segments for r in out.regions] if regions else nothing
-            else:
-                masks = model.predict(images)
-                probas = model.predict_proba(images) if proba else nothing
-                segments = nothing
-            for item in zip(chunk, images, masks, probas, segments):
+            images = [read_checked(p) for p in chunk]
+            try:
+                items = _predict_items(model, chunk, images, proba, regions)
+            except _PREDICT_ERRORS:
+                if not skip:
+                    raise
+                items = []
+                for path, image in zip(chunk, images):
+                    try:
+                        items += _predict_items(model, [path], [image], proba, regions)
+                    except _PREDICT_ERRORS as exc:
+                        warnings.warn(f"skipped {path}: {exc}", UserWarning)
+            for item in items:
                 yield item
                 bar.update(1)
     finally:
         bar.close()
 
 
-def predict(args):
+def _write_outputs(args, outputs, image, mask, proba, segments):
+    """Write one image's outputs; refuse existing files unless --force."""
     import numpy as np
 
     from ..io import write_array, write_image, write_mask
     from ..metrics import uncertainty_map
-    from ..pipeline import to_device
     from ..plotting import overlay
 
+    keep = {"overwrite": args.force}
+    write_mask(outputs["mask"], mask, **keep)
+    if args.proba:
+        write_array(outputs["proba"], proba.astype(np.float32), **keep)
+        uncertain = uncertainty_map(proba, kind=args.uncertainty)
+        write_image(
+            outputs["uncertainty"], np.round(uncertain * 255).astype(np.uint8), **keep
+        )
+    if args.overlay:
+        write_image(outputs["overlay"], overlay(image, mask, segments=segments), **keep)
+
+
+def predict(args):
+    from ..io._atomic import check_folder_writable
+    from ..pipeline import to_device
+
+    check_device(args)
     model, _ = load(args)
     paths = find_input_images(args)
     outdir = args.output
@@ -72,26 +117,35 @@ def predict(args):
         kinds += [("proba", "_proba.npy"), ("uncertainty", "_uncertainty.png")]
     if args.overlay:
         kinds += [("overlay", "_overlay.png")]
-    plan = output_plan(args, paths, outdir, kinds)
-    os.makedirs(outdir, exist_ok=True)
+    plan = dict(zip(paths, output_plan(args, paths, outdir, kinds)))
     set_n_jobs(model, args.n_jobs)
     if args.device is not None:
         to_device(model, args.device)
+    paths = check_inputs(args, paths, model, skip=args.skip_errors)
+    os.makedirs(outdir, exist_ok=True)
+    check_folder_writable(outdir)
 
     results = predict_batches(
-        args, model, paths, proba=args.proba, regions=args.overlay
+        args,
+        model,
+        paths,
+        proba=args.proba,
+        regions=args.overlay,
+        skip=args.skip_errors,
     )
-    for outputs, (_, image, mask, proba, segments) in zip(plan, results):
-        write_mask(outputs["mask"], mask)
-        if args.proba:
-            write_array(outputs["proba"], proba.astype(np.float32))
-            uncertain = uncertainty_map(proba, kind=args.uncertainty)
-            write_image(
-                outputs["uncertainty"], np.round(uncertain * 255).astype(np.uint8)
-            )
-        if args.overlay:
-            write_image(outputs["overlay"], overlay(image, mask, segments=segments))
-    say(args, f"wrote predictions of {len(paths)} images to {outdir}")
+    n_written = 0
+    for path, image, mask, proba, segments in results:
+        try:
+            _write_outputs(args, plan[path], image, mask, proba, segments)
+        except FileExistsError as exc:
+            raise CommandError(
+                f"{exc} Is another run writing into {outdir}? (--force replaces "
+                f"earlier outputs.)"
+            ) from exc
+        n_written += 1
+    skipped = len(plan) - n_written
+    note = f" ({skipped} skipped, see the warnings)" if skipped else ""
+    say(args, f"wrote predictions of {n_written} images to {outdir}{note}")
     return 0
 
 
@@ -116,6 +170,7 @@ def evaluate(args):
     from ..io import read_labels
     from ..pipeline import to_device
 
+    check_device(args)
     model, _ = load(args)
     check_dir(args.truth, "--truth")
     paths = find_input_images(args)
@@ -129,6 +184,10 @@ def evaluate(args):
         )
     for path in missing:
         say(args, f"note: no truth file for {path}; skipped")
+    # Every file is checked before the first (slow) prediction.
+    check_inputs(args, [p for p, _ in pairs], model)
+    for _, truth_file in pairs:
+        read_labels(truth_file)
     set_n_jobs(model, args.n_jobs)
     if args.device is not None:
         to_device(model, args.device)

@@ -3,8 +3,13 @@
 import hashlib
 import json
 import os
+import shutil
+import signal
+import stat
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -510,14 +515,16 @@ def test_info(model_path, capsys):
     assert info["params"]["superpixels"]["n_segments"] == "20"
 
 
-def test_demo_wiring(monkeypatch, capsys):
+def test_demo_wiring(monkeypatch, tmp_path, capsys):
     import semiseg_sk.cli._demo as demo
 
     seen = {}
     monkeypatch.setattr(demo, "run_demo", lambda **kwargs: seen.update(kwargs))
-    assert main(["demo", "--output", "x.png", "--n-unlabeled", "3", "-q"]) == 0
+    out = str(tmp_path / "x.png")
+    assert main(["demo", "--output", out, "--n-unlabeled", "3", "-q"]) == 0
     assert seen == {
-        "output": "x.png",
+        "output": out,
+        "overwrite": False,
         "n_unlabeled": 3,
         "random_state": 0,
         "verbose": 0,
@@ -604,3 +611,357 @@ def test_subprocess_errors_have_no_traceback(tmp_path):
     assert result.stderr.startswith("semiseg fit: error: ")
     assert "label image has shape (20, 32)" in result.stderr
     assert not (tmp_path / "m.joblib").exists()
+
+
+# -- hostile inputs and faults (issue 14) -------------------------------------
+
+
+def _error(code, err, command, *fragments):
+    """A one-line error of ``semiseg COMMAND`` holding every fragment."""
+    assert code == 1, err
+    assert err.startswith(f"semiseg {command}: error: "), err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert ".semiseg-tmp" not in err, err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+def _copy_data(data, root):
+    shutil.copytree(data, root, dirs_exist_ok=True)
+    return root
+
+
+@pytest.fixture
+def demo_calls(monkeypatch):
+    import semiseg_sk.cli._demo as demo
+
+    calls = []
+    monkeypatch.setattr(demo, "run_demo", lambda **kwargs: calls.append(kwargs))
+    return calls
+
+
+def test_outputs_refuse_fifos(data, model_path, tmp_path, capsys, demo_calls):
+    fifo = tmp_path / "out.png"
+    os.mkfifo(fifo)
+    fit = ["fit", data / "img", "--labels", data / "lab", "-o", fifo] + FAST
+    for force in ([], ["--force"]):
+        code, _, err = _run(capsys, fit + force)
+        _error(code, err, "fit", "out.png is a FIFO (named pipe), not a regular file")
+        code, _, err = _run(capsys, ["demo", "--output", fifo, "-q"] + force)
+        _error(code, err, "demo", "out.png is a FIFO (named pipe)")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and demo_calls == []
+    # predict checks every output before writing the first.
+    out = tmp_path / "pred"
+    out.mkdir()
+    os.mkfifo(out / "c_labels.png")
+    code, _, err = _run(capsys, ["predict", model_path, data / "img", "-o", out, "-f"])
+    _error(code, err, "predict", "c_labels.png is a FIFO")
+    assert os.listdir(out) == ["c_labels.png"]
+
+
+def test_demo_output_is_checked_before_any_work(tmp_path, capsys, demo_calls):
+    picture = tmp_path / "demo.png"
+    picture.write_bytes(b"mine")
+    code, _, err = _run(capsys, ["demo", "--output", picture, "-q"])
+    _error(code, err, "demo", "demo.png exists; refusing", "--force")
+    code, _, err = _run(capsys, ["demo", "--output", tmp_path / "no" / "d.png"])
+    _error(code, err, "demo", "does not exist")
+    assert demo_calls == [] and picture.read_bytes() == b"mine"
+    assert _run(capsys, ["demo", "--output", picture, "-q", "--force"])[0] == 0
+    assert demo_calls[0]["overwrite"] is True
+
+
+def test_run_demo_refuses_an_existing_picture_first(tmp_path, monkeypatch):
+    import semiseg_sk.cli._demo as demo
+
+    def no_data(**kwargs):
+        raise AssertionError("the output must be checked before the data are made")
+
+    monkeypatch.setattr(demo, "make_scribbled_dataset", no_data)
+    (tmp_path / "demo.png").write_bytes(b"mine")
+    with pytest.raises(FileExistsError, match="demo.png exists; refusing"):
+        demo.run_demo(tmp_path / "demo.png")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_signal_during_a_write_removes_the_temporary_file(
+    data, model_path, tmp_path, capsys, monkeypatch, signum
+):
+    import semiseg_sk.io._images as sio
+
+    def killed_save(file, arr, *args, **kwargs):
+        Path(file).write_bytes(b"half")
+        os.kill(os.getpid(), signum)
+
+    before = signal.getsignal(signum)
+    monkeypatch.setattr(sio.np, "save", killed_save)
+    out = tmp_path / "pred"
+    code, _, err = _run(
+        capsys, ["predict", model_path, data / "img", "-o", out, "--proba"]
+    )
+    assert code == 128 + signum
+    assert err.strip().endswith(f"terminated by {signal.Signals(signum).name}")
+    assert _leftovers(out) == [] and not list(out.glob("*_proba.npy"))
+    assert signal.getsignal(signum) is before
+
+
+def test_sigterm_while_saving_the_model(data, tmp_path, capsys, monkeypatch):
+    import joblib
+
+    def killed_dump(value, filename, **kwargs):
+        Path(filename).write_bytes(b"half")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(joblib, "dump", killed_dump)
+    out = tmp_path / "m.joblib"
+    code, _, err = _run(
+        capsys, ["fit", data / "img", "--labels", data / "lab", "-o", out] + FAST
+    )
+    assert code == 143 and "terminated by SIGTERM" in err
+    assert not out.exists() and _leftovers(tmp_path) == []
+
+
+def test_leftover_temporary_files_are_never_inputs(data, model_path, tmp_path, capsys):
+    data = _copy_data(data, tmp_path / "data")
+    for folder in ("img", "lab"):
+        (data / folder / ".semiseg-tmp-0123abcd.png").write_bytes(b"\x89PNG half")
+    out = tmp_path / "m.joblib"
+    code, _, err = _run(
+        capsys, ["fit", data / "img", "--labels", data / "lab", "-o", out] + FAST
+    )
+    assert code == 0, err
+    assert load_model(out, return_info=True)[1]["summary"]["n_images"] == 4
+    code, _, err = _run(capsys, ["predict", out, data / "img", "-o", tmp_path / "p"])
+    assert code == 0, err
+    assert len(os.listdir(tmp_path / "p")) == 4
+
+
+def test_jpeg_label_and_truth_files_are_refused(data, model_path, tmp_path, capsys):
+    from PIL import Image
+
+    data = _copy_data(data, tmp_path / "data")
+    for folder in ("lab", "truth"):
+        mask = read_image(data / folder / "a.png")
+        (data / folder / "a.png").unlink()
+        Image.fromarray(mask).save(data / folder / "a.jpg", quality=95)
+    code, _, err = _run(
+        capsys,
+        ["fit", data / "img", "--labels", data / "lab", "-o", tmp_path / "m"] + FAST,
+    )
+    _error(code, err, "fit", "a.jpg: is a JPEG file; label images must be stored")
+    code, _, err = _run(
+        capsys, ["evaluate", model_path, data / "img", "--truth", data / "truth"]
+    )
+    _error(code, err, "evaluate", "a.jpg: is a JPEG file")
+
+
+def test_tiff_stacks_are_refused(data, tmp_path, capsys):
+    data = _copy_data(data, tmp_path / "data")
+    stack = np.zeros((10, 32, 32), np.uint8)
+    tifffile.imwrite(
+        data / "img" / "e.tif", stack, imagej=True, metadata={"axes": "ZYX"}
+    )
+    code, _, err = _run(
+        capsys,
+        ["fit", data / "img", "--labels", data / "lab", "-o", tmp_path / "m"] + FAST,
+    )
+    _error(code, err, "fit", "e.tif: is a stack or volume with axes ZYX")
+
+
+@pytest.mark.parametrize("device", ["mps", "meta", "cuda:x"])
+def test_unsupported_devices_are_one_line_errors(data, model_path, capsys, device):
+    expected = f"--device={device!r} is not a device semiseg_sk runs on"
+    for command, argv in (
+        ("fit", ["fit", data / "img", "--labels", data / "lab", "-o", "m"] + FAST),
+        ("predict", ["predict", model_path, data / "img", "-o", "never"]),
+        ("evaluate", ["evaluate", model_path, data / "img", "--truth", data / "truth"]),
+    ):
+        code, _, err = _run(capsys, argv + ["--device", device])
+        _error(code, err, command, expected)
+    assert not os.path.exists("never") and not os.path.exists("m")
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"model": "x"}, "holds a str, not a segmenter"),
+        ({"model": None}, "holds a NoneType, not a segmenter"),
+        ({"format_version": True}, "model file format True"),
+        ({"summary": [1, 2]}, "'summary' entry has type list"),
+    ],
+)
+def test_damaged_model_files(data, model_path, tmp_path, capsys, changes, message):
+    import joblib
+
+    payload = joblib.load(model_path)
+    payload.update(changes)
+    joblib.dump(payload, tmp_path / "bad.joblib")
+    for command, argv in (
+        ("info", ["info", tmp_path / "bad.joblib"]),
+        ("predict", ["predict", tmp_path / "bad.joblib", data / "img", "-o", tmp_path]),
+    ):
+        code, _, err = _run(capsys, argv)
+        _error(code, err, command, message)
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("regionclassifier=passthrough", "would replace a step"),
+        ("superpixels=None", "would replace a step"),
+        ("memory='cache'", "--set memory=... would replace a step or set the pipe"),
+        ("superpixels__n_segments='many'", "'n_segments' parameter of Superpixels"),
+        ("regionclassifier__estimator=passthrough", "'estimator' parameter of Region"),
+        (
+            "regionclassifier__refiner__region_weight=-3",
+            "'region_weight' parameter of PixelRefiner",
+        ),
+        ("superpixel__n_segments=9", "Did you mean superpixels__n_segments"),
+    ],
+)
+def test_settings_are_checked_before_reading(tmp_path, capsys, setting, message):
+    img, lab = _broken(tmp_path, "unreadable image")  # reading would fail
+    code, _, err = _run(
+        capsys,
+        ["fit", img, "--labels", lab, "-o", tmp_path / "m"] + FAST + ["--set", setting],
+    )
+    _error(code, err, "fit", message)
+
+
+def test_fit_output_is_checked_before_reading(tmp_path, capsys):
+    img, lab = _broken(tmp_path, "unreadable image")
+    for out, message in (
+        (tmp_path / "none" / "m.joblib", "does not exist"),
+        (tmp_path / "img", "is a folder"),
+    ):
+        code, _, err = _run(capsys, ["fit", img, "--labels", lab, "-o", out] + FAST)
+        _error(code, err, "fit", message)
+
+
+def test_pixel_limit(data, model_path, tmp_path, capsys, monkeypatch):
+    data = _copy_data(data, tmp_path / "data")
+    bomb = data / "img" / "e.png"
+    write_image(bomb, np.zeros((1, 1), np.uint8))
+    raw = bytearray(bomb.read_bytes())
+    raw[16:24] = struct.pack(">II", 20000, 20000)
+    raw[29:33] = struct.pack(">I", zlib.crc32(bytes(raw[12:29])))
+    bomb.write_bytes(bytes(raw))
+    code, _, err = _run(
+        capsys,
+        ["fit", data / "img", "--labels", data / "lab", "-o", tmp_path / "m"] + FAST,
+    )
+    _error(code, err, "fit", "e.png: declares", "SEMISEG_MAX_IMAGE_PIXELS")
+    monkeypatch.setenv("SEMISEG_MAX_IMAGE_PIXELS", "1000")
+    code, _, err = _run(
+        capsys, ["predict", model_path, data / "img" / "a.png", "-o", tmp_path / "p"]
+    )
+    _error(code, err, "predict", "a.png: declares 32 x 32 pixels", "limit of 1,000")
+
+
+def test_errors_name_the_file_not_an_index(data, model_path, tmp_path, capsys):
+    data = _copy_data(data, tmp_path / "data")
+    tifffile.imwrite(data / "img" / "e.tif", np.full((32, 32), np.nan, np.float32))
+    fit = ["fit", data / "img", "--labels", data / "lab", "-o", tmp_path / "m"] + FAST
+    code, _, err = _run(capsys, fit)
+    _error(code, err, "fit", "e.tif contains NaN")
+    # Images 0..9: the tenth is the second of the second batch of 8.
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(10):
+        shutil.copy(data / "img" / "a.png", many / f"i{i}.png")
+    write_image(many / "i9.png", np.zeros((4, 4), np.uint8))  # 16 < 20 segments
+    code, _, err = _run(
+        capsys, ["predict", model_path, many / "i9.png", "-o", tmp_path / "p"]
+    )
+    _error(code, err, "predict", "i9.png (shape (4, 4))")
+    assert "X[" not in err
+    # A bool TIFF is an image, as a 1-bit PNG is.
+    tifffile.imwrite(tmp_path / "b.tif", np.eye(32, dtype=bool))
+    code, _, err = _run(
+        capsys, ["predict", model_path, tmp_path / "b.tif", "-o", tmp_path / "q"]
+    )
+    assert code == 0, err
+
+
+def test_predict_checks_every_input_before_writing(data, model_path, tmp_path, capsys):
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(10):
+        shutil.copy(data / "img" / "a.png", many / f"i{i}.png")
+    good = (many / "i9.png").read_bytes()
+    (many / "i9.png").write_bytes(good[: len(good) // 2])  # truncated
+    out = tmp_path / "pred"
+    code, _, err = _run(capsys, ["predict", model_path, many, "-o", out])
+    _error(code, err, "predict", "i9.png: cannot read it as an image")
+    assert not out.exists() or os.listdir(out) == []
+    code, _, err = _run(
+        capsys, ["predict", model_path, many, "-o", out, "--skip-errors"]
+    )
+    assert code == 0, err
+    assert "warning: skipped" in err and "i9.png" in err
+    assert sorted(os.listdir(out)) == [f"i{i}_labels.png" for i in range(9)]
+
+
+def test_skip_errors_leaves_out_images_the_model_cannot_take(
+    data, model_path, tmp_path, capsys
+):
+    folder = tmp_path / "img"
+    folder.mkdir()
+    for name in "abc":
+        shutil.copy(data / "img" / "a.png", folder / f"{name}.png")
+    write_image(folder / "b.png", np.zeros((4, 4), np.uint8))  # 16 < 20 segments
+    out = tmp_path / "pred"
+    code, _, err = _run(capsys, ["predict", model_path, folder, "-o", out])
+    _error(code, err, "predict", "b.png (shape (4, 4))")
+    assert os.listdir(out) == []  # predicted together: nothing written yet
+    code, _, err = _run(
+        capsys, ["predict", model_path, folder, "-o", out, "--skip-errors"]
+    )
+    assert code == 0 and "warning: skipped" in err and "b.png" in err, err
+    assert sorted(os.listdir(out)) == ["a_labels.png", "c_labels.png"]
+
+
+def test_another_writer_in_the_output_folder_is_detected(
+    data, model_path, tmp_path, capsys, monkeypatch
+):
+    import semiseg_sk.pipeline
+
+    out = tmp_path / "pred"
+    original = semiseg_sk.pipeline.predict_outputs
+
+    def racing(*args, **kwargs):
+        (out / "b_labels.png").write_bytes(b"theirs")  # another run, meanwhile
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(semiseg_sk.pipeline, "predict_outputs", racing)
+    code, _, err = _run(capsys, ["predict", model_path, data / "img", "-o", out])
+    _error(code, err, "predict", "b_labels.png exists; refusing", "another run")
+    assert (out / "b_labels.png").read_bytes() == b"theirs"
+    assert _leftovers(out) == []
+
+
+def test_fit_refuses_label_values_above_16_bits(data, tmp_path, capsys):
+    data = _copy_data(data, tmp_path / "data")
+    (data / "lab" / "a.png").unlink()
+    labels = np.zeros((32, 32), np.uint32)
+    labels[2:5, 2:9], labels[20:25, 20:28] = 1, 70000
+    tifffile.imwrite(data / "lab" / "a.tif", labels)
+    code, _, err = _run(
+        capsys,
+        ["fit", data / "img", "--labels", data / "lab", "-o", tmp_path / "m"] + FAST,
+    )
+    _error(code, err, "fit", "a.tif: holds label value 70000; expected at most 65535")
+
+
+def test_fit_counts_a_symlinked_image_once(data, tmp_path, capsys):
+    data = _copy_data(data, tmp_path / "data")
+    (data / "img" / "e.png").symlink_to(data / "img" / "a.png")
+    (data / "img" / "loop").symlink_to(data / "img")
+    out = tmp_path / "m.joblib"
+    code, _, err = _run(
+        capsys,
+        ["fit", str(data / "img" / "**" / "*.png"), "--labels", data / "lab", "-o", out]
+        + FAST,
+    )
+    assert code == 0, err
+    assert load_model(out, return_info=True)[1]["summary"]["n_images"] == 4
