@@ -152,7 +152,7 @@ def pixel_scale(images, name="X"):
             f"{name}[{j}] ({scale_rule(images[j].dtype)}) has pixel values up "
             f"to {high[c]:.3g}{_in_channel(c, peaks.shape[1])} but {name}[{i}] "
             f"({scale_rule(images[i].dtype)}) only up to {low[c]:.3g}: the "
-            f"images of {name} are scaled {ratio[c]:.0f}x apart, so the same "
+            f"images of {name} are scaled {ratio[c]:.3g}x apart, so the same "
             f"content looks different to the model. {_SCALE_HINT}",
             PixelScaleWarning,
             stacklevel=3,
@@ -195,10 +195,10 @@ def check_pixel_scale(scale, images, *, name="X", estimator="the estimator"):
         return
     i, c, peaks, is_larger = found[0]
     if is_larger:
-        how = f"{peaks[c] / scale['high'][c]:.0f}x the largest"
+        how = f"{peaks[c] / scale['high'][c]:.3g}x the largest"
         seen = scale["high"][c]
     else:
-        how = f"{scale['low'][c] / peaks[c]:.0f}x below the smallest"
+        how = f"{scale['low'][c] / peaks[c]:.3g}x below the smallest"
         seen = scale["low"][c]
     more = ""
     if len(found) > 1:
