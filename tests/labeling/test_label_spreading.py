@@ -1,6 +1,5 @@
 # Authors: The semiseg_sk developers
 # SPDX-License-Identifier: BSD-3-Clause
-import time
 import tracemalloc
 import warnings
 
@@ -189,6 +188,7 @@ def test_approximate_graph_agrees_with_exact():
     np.testing.assert_allclose(approx.bandwidths_, exact.bandwidths_, rtol=0.3)
 
 
+@pytest.mark.slow
 def test_scales_linearly_without_densifying():
     # 200k samples: a dense n x n matrix would need 320 GB. Two features, so
     # that the exact kd-tree search is fast; the approximate search has the
@@ -199,16 +199,13 @@ def test_scales_linearly_without_densifying():
     y = np.full(n, -1)
     y[:2000] = (X[:2000, 0] > 0).astype(int)
     tracemalloc.start()
-    start = time.perf_counter()
     model = SparseLabelSpreading(max_iter=30, algorithm="kd_tree", n_jobs=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)
-    elapsed = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 600e6, f"peak traced memory {peak / 1e6:.0f} MB"
-    assert elapsed < 10, f"fit took {elapsed:.1f} s"
     assert model.label_distributions_.shape == (n, 2)
     # The label is the sign of the first feature: mostly recovered.
     assert np.mean(model.transduction_ == (X[:, 0] > 0)) > 0.85
