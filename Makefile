@@ -47,7 +47,7 @@ $(BENCH_STAMP): $(RUN_STAMP)
 	touch $@
 
 demo: $(RUN_STAMP)
-	$(PY) -m semiseg_sk demo --output demo_overlay.png
+	$(PY) -m semiseg_sk demo --output demo_overlay.png --force
 
 test: $(TEST_STAMP)
 	$(PY) -m pytest -n 2 -q
