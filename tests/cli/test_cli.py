@@ -769,16 +769,19 @@ def test_tiff_stacks_are_refused(data, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("device", ["mps", "meta", "cuda:x"])
-def test_unsupported_devices_are_one_line_errors(data, model_path, capsys, device):
+def test_unsupported_devices_are_one_line_errors(
+    data, model_path, tmp_path, capsys, device
+):
     expected = f"--device={device!r} is not a device semiseg_sk runs on"
+    model, out = tmp_path / "m.joblib", tmp_path / "pred"
     for command, argv in (
-        ("fit", ["fit", data / "img", "--labels", data / "lab", "-o", "m"] + FAST),
-        ("predict", ["predict", model_path, data / "img", "-o", "never"]),
+        ("fit", ["fit", data / "img", "--labels", data / "lab", "-o", model] + FAST),
+        ("predict", ["predict", model_path, data / "img", "-o", out]),
         ("evaluate", ["evaluate", model_path, data / "img", "--truth", data / "truth"]),
     ):
         code, _, err = _run(capsys, argv + ["--device", device])
         _error(code, err, command, expected)
-    assert not os.path.exists("never") and not os.path.exists("m")
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize(
