@@ -61,6 +61,7 @@ def build_model(args):
     from sklearn.base import BaseEstimator
 
     from ..pipeline import make_segmenter
+    from ..utils.fixes import check_parameters
 
     model = make_segmenter(
         autoencoder=not args.no_autoencoder,
@@ -91,7 +92,7 @@ def build_model(args):
         nested = model.get_params(deep=True).values()
         for estimator in [model, *nested]:
             if isinstance(estimator, BaseEstimator):
-                estimator._validate_params()
+                check_parameters(estimator)
     except (ValueError, TypeError) as exc:
         raise CommandError(f"--set: {exc}") from exc
     return model, settings

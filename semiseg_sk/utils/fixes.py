@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval as _SklearnInterval
 
 __all__ = [
     "BaseLabelPropagation",
+    "check_parameters",
     "HasMethods",
     "Interval",
     "StrOptions",
@@ -39,3 +40,14 @@ class Interval(_SklearnInterval):
 
     def __str__(self):
         return f"{super().__str__()} (not a bool)"
+
+
+def check_parameters(estimator):
+    """Validate an estimator's parameters now, as its ``fit`` would.
+
+    Runs scikit-learn's (private) ``_validate_params`` for estimators that
+    declare ``_parameter_constraints``; others are left to their ``fit``.
+    Raises ``InvalidParameterError`` (a ``ValueError`` and ``TypeError``).
+    """
+    if hasattr(estimator, "_parameter_constraints"):
+        estimator._validate_params()
