@@ -1,0 +1,207 @@
+"""suggest_regions and plot_suggestions: known answers on hand-made regions."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
+
+from semiseg_sk import RegionClassifier, Regions, make_segmenter
+from semiseg_sk.guidance import (
+    plot_suggestions,
+    region_probabilities,
+    suggest_regions,
+)
+
+BLOCK = 4
+
+
+class BlockRegions(TransformerMixin, BaseEstimator):
+    """Square blocks as regions, their mean intensity as the one feature."""
+
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+
+    def transform(self, X):
+        out = []
+        for image in X:
+            rows, cols = np.indices(image.shape)
+            n_cols = image.shape[1] // BLOCK
+            segments = (rows // BLOCK) * n_cols + cols // BLOCK
+            r = Regions(image, segments)
+            out.append(r.with_features(r.mean_std(image)[0], ["mean"]))
+        return out
+
+
+class IntensityClassifier(ClassifierMixin, BaseEstimator):
+    """P(class 1) = the feature itself: 0.5 is as uncertain as it gets."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        p = np.clip(X[:, 0], 0, 1)
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+# Block intensities of a 4 x 4 grid of blocks: confident 0.02 / 0.98, three
+# blocks at 0.5 (most uncertain) and three at 0.35 (less uncertain).
+GRID = np.array(
+    [
+        [0.02, 0.02, 0.98, 0.98],
+        [0.50, 0.02, 0.35, 0.98],
+        [0.50, 0.02, 0.35, 0.98],
+        [0.50, 0.02, 0.35, 0.98],
+    ]
+)
+MOST, NEXT = {4, 8, 12}, {6, 10, 14}
+
+
+def _blocks():
+    image = np.kron(GRID, np.ones((BLOCK, BLOCK)))
+    labels = np.full(image.shape, -1)
+    labels[1, 1] = 0  # block 0
+    labels[1, 13] = 1  # block 3
+    model = Pipeline(
+        [
+            ("blocks", BlockRegions()),
+            ("regionclassifier", RegionClassifier(IntensityClassifier())),
+        ]
+    ).fit([image], [labels])
+    return model, image, labels
+
+
+def _ids(out):
+    assert (out.ids[:, 0] == 0).all()
+    return out.ids[:, 1].tolist()
+
+
+def test_region_probabilities_follow_classes():
+    model, image, _ = _blocks()
+    regions = model[:-1].transform([image])
+    proba = region_probabilities(model, regions)
+    assert proba.shape == (16, 2)
+    np.testing.assert_allclose(proba[:, 1], GRID.ravel())
+
+
+def test_the_most_uncertain_regions_come_first_and_confident_ones_never():
+    model, image, _ = _blocks()
+    out = suggest_regions(model, [image], 3, diversity=0.0, n_neighbors=2)
+    assert set(_ids(out)) == MOST
+    np.testing.assert_allclose(out.uncertainty, 0.5)
+    out = suggest_regions(model, [image], 6, diversity=0.0, n_neighbors=2)
+    assert set(_ids(out)) == MOST | NEXT
+    assert np.all(np.diff(out.scores) <= 0)
+
+
+def test_diversity_spreads_the_suggestions():
+    model, image, _ = _blocks()
+    # Without the penalty both come from the same group of identical blocks;
+    # with it, the second comes from the other uncertain group.
+    assert set(_ids(suggest_regions(model, [image], 2, diversity=0.0))) <= MOST
+    first, second = _ids(suggest_regions(model, [image], 2, diversity=1.0))
+    assert first in MOST and second in NEXT
+
+
+def test_density_weights_uncertainty():
+    model, _, _ = _blocks()
+    # One lone uncertain block (0.47) next to the blocks at 0.5: alone in
+    # feature space it is less representative. By uncertainty alone it comes
+    # right after the 0.5 blocks; weighted by density it falls behind the
+    # group at 0.35.
+    grid = GRID.copy()
+    grid[0, 0] = 0.47
+    image = np.kron(grid, np.ones((BLOCK, BLOCK)))
+    by_uncertainty = suggest_regions(
+        model, [image], 4, diversity=0.0, density_weight=0.0, n_neighbors=2
+    )
+    assert _ids(by_uncertainty)[3] == 0
+    weighted = suggest_regions(
+        model, [image], 4, diversity=0.0, density_weight=4.0, n_neighbors=2
+    )
+    assert 0 not in _ids(weighted)
+
+
+def test_labeled_regions_are_skipped_and_ids_point_into_each_image():
+    model, image, _ = _blocks()
+    labels = np.full(image.shape, -1)
+    labels[5, 1] = 0  # block 4, one of the most uncertain
+    out = suggest_regions(
+        model, [image, image], 4, labels=[labels, labels], diversity=0.0
+    )
+    assert out.ids.shape == (4, 2)
+    assert set(map(tuple, out.ids.tolist())) == {(0, 8), (0, 12), (1, 8), (1, 12)}
+    assert len(out.regions) == 2
+    # Fewer candidates than asked for: all of them, no error.
+    everything = np.zeros(image.shape, dtype=int)
+    assert len(suggest_regions(model, [image], 3, labels=[everything]).ids) == 0
+
+
+def _small_segmenter():
+    rng = np.random.RandomState(0)
+    image = rng.normal(0.2, 0.05, (40, 40))
+    image[:, 20:] += 0.6
+    image[15:25, 15:25] = 0.5
+    labels = np.full(image.shape, -1)
+    labels[3, 3] = 0
+    labels[3, 35] = 1
+    seg = make_segmenter(
+        n_segments=16, autoencoder=False, refine=False, random_state=0
+    ).fit([image], [labels])
+    return seg, image, labels
+
+
+def test_pipeline_end_to_end_deterministic_and_inputs_untouched(tmp_path):
+    seg, image, labels = _small_segmenter()
+    before = image.copy(), labels.copy()
+    a = suggest_regions(seg, [image], 4, labels=[labels], random_state=3)
+    b = suggest_regions(seg, [image], 4, labels=[labels], random_state=3)
+    np.testing.assert_array_equal(a.ids, b.ids)
+    np.testing.assert_array_equal(a.scores, b.scores)
+    assert (image == before[0]).all() and (labels == before[1]).all()
+    labeled = np.unique(a.regions[0].segments[labels >= 0])
+    assert not set(a.ids[:, 1].tolist()) & set(labeled.tolist())
+    fig = plot_suggestions(a, 0, prediction=seg.predict([image])[0])
+    from semiseg_sk.plotting import save_figure
+
+    path = save_figure(fig, tmp_path / "next.png")
+    assert (tmp_path / "next.png").stat().st_size > 0 and path.endswith("next.png")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n=0), "n must be an int >= 1"),
+        (dict(kind="variance"), "kind must be"),
+        (dict(density_weight=-1.0), "density_weight"),
+        (dict(diversity=1.5), "diversity must be"),
+        (dict(n_neighbors=0), "n_neighbors"),
+    ],
+)
+def test_bad_parameters(kwargs, match):
+    model, image, _ = _blocks()
+    n = kwargs.pop("n", 2)
+    with pytest.raises(ValueError, match=match):
+        suggest_regions(model, [image], n, **kwargs)
+
+
+def test_bad_model_labels_and_picture_arguments():
+    model, image, _ = _blocks()
+    with pytest.raises(TypeError, match="model must be a fitted Pipeline"):
+        suggest_regions(RegionClassifier(), [image], 2)
+    with pytest.raises(NotFittedError):
+        suggest_regions(
+            Pipeline([("b", BlockRegions()), ("c", RegionClassifier())]), [image], 2
+        )
+    with pytest.raises(ValueError, match="labels"):
+        suggest_regions(model, [image], 2, labels=[np.full((3, 3), -1)])
+    out = suggest_regions(model, [image], 2)
+    with pytest.raises(ValueError, match="image_index"):
+        plot_suggestions(out, 1)
+    with pytest.raises(TypeError, match="suggestions must be"):
+        plot_suggestions(object())
