@@ -80,11 +80,15 @@ def region_probabilities(model, regions):
     return proba
 
 
-def _check_params(n, kind, density_weight, diversity, n_neighbors):
+def _check_params(
+    n, kind, source, density_weight, diversity, diversity_width, n_neighbors
+):
     if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
         raise ValueError(f"n must be an int >= 1; got {n!r}.")
     if kind not in ("margin", "entropy"):
         raise ValueError(f"kind must be 'margin' or 'entropy'; got {kind!r}.")
+    if source not in ("regions", "pixels"):
+        raise ValueError(f"source must be 'regions' or 'pixels'; got {source!r}.")
     if (
         isinstance(density_weight, bool)
         or not isinstance(density_weight, Real)
@@ -97,6 +101,14 @@ def _check_params(n, kind, density_weight, diversity, n_neighbors):
         raise ValueError(f"diversity must be a float in [0, 1]; got {diversity!r}.")
     if not 0 <= diversity <= 1:
         raise ValueError(f"diversity must be a float in [0, 1]; got {diversity!r}.")
+    if (
+        isinstance(diversity_width, bool)
+        or not isinstance(diversity_width, Real)
+        or not diversity_width > 0
+    ):
+        raise ValueError(
+            f"diversity_width must be a float > 0; got {diversity_width!r}."
+        )
     if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, Integral):
         raise ValueError(f"n_neighbors must be an int >= 1; got {n_neighbors!r}.")
     if n_neighbors < 1:
@@ -121,8 +133,10 @@ def suggest_regions(
     *,
     labels=None,
     kind="margin",
+    source="regions",
     density_weight=1.0,
     diversity=1.0,
+    diversity_width=1.0,
     n_neighbors=10,
     random_state=None,
 ):
@@ -166,11 +180,21 @@ def suggest_regions(
         any labeled pixel are never suggested. None allows every region.
     kind : {"margin", "entropy"}, default="margin"
         The measure of uncertainty.
+    source : {"regions", "pixels"}, default="regions"
+        Whose probabilities are uncertain: ``"regions"`` those of the region
+        estimator (:func:`region_probabilities`); ``"pixels"`` the
+        pipeline's final pixel probabilities (after the pixel refiner, when
+        there is one), their uncertainty averaged over each region. Slower:
+        it runs the refiner on every image.
     density_weight : float, default=1.0
         Exponent of the density in the score; 0 ranks by uncertainty alone.
     diversity : float, default=1.0
         In [0, 1]: how strongly a region similar to one already chosen is
         held back; 0 turns the diversity penalty off.
+    diversity_width : float, default=1.0
+        Width of the similarity kernel of the diversity penalty, in units of
+        ``s``: 1 holds back near duplicates of a chosen region only, larger
+        values spread the suggestions over more of the feature space.
     n_neighbors : int, default=10
         Neighbours of a region in its density (fewer when there are fewer
         other regions).
@@ -219,7 +243,9 @@ def suggest_regions(
     True
     """
     _check_model(model)
-    _check_params(n, kind, density_weight, diversity, n_neighbors)
+    _check_params(
+        n, kind, source, density_weight, diversity, diversity_width, n_neighbors
+    )
     rng = check_random_state(random_state)
     regions = model[:-1].transform(images)
     for i, r in enumerate(regions):
@@ -228,8 +254,19 @@ def suggest_regions(
                 f"images[{i}] gets no region features from model[:-1]; the "
                 f"pipeline must compute features before its RegionClassifier."
             )
-    proba = region_probabilities(model, regions)
-    uncertainty = uncertainty_map(proba[:, None, :], kind=kind)[:, 0]
+    if source == "regions":
+        proba = region_probabilities(model, regions)
+        uncertainty = uncertainty_map(proba[:, None, :], kind=kind)[:, 0]
+    else:
+        # The pipeline's final pixel probabilities (refined, if it refines),
+        # their uncertainty averaged over each region.
+        pixel_proba = model[-1].predict_proba(regions)
+        uncertainty = np.concatenate(
+            [
+                r.mean_std(uncertainty_map(p, kind=kind))[0][:, 0]
+                for r, p in zip(regions, pixel_proba)
+            ]
+        )
     features = StandardScaler().fit_transform(np.vstack([r.features for r in regions]))
     n_total = len(features)
 
@@ -251,12 +288,20 @@ def suggest_regions(
     if not score.max() > 0:
         score = density**density_weight
     candidate = np.ones(n_total, dtype=bool)
+    closest = np.zeros(n_total)  # largest similarity to a labeled or chosen region
+    width = diversity_width * scale
     if labels is not None:
-        candidate &= ~_labeled_regions(regions, labels)
+        labeled = _labeled_regions(regions, labels)
+        candidate &= ~labeled
+        # Regions like those labeled already are held back as well.
+        for start in range(0, int(labeled.sum()), 256):
+            block = features[np.flatnonzero(labeled)[start : start + 256]]
+            d2 = ((features[:, None, :] - block[None, :, :]) ** 2).sum(axis=2)
+            similar = np.exp(-d2 / (2 * width**2)).max(axis=1)
+            closest = np.maximum(closest, similar)
 
     # Ties go to the first in a random order of the regions.
     order = rng.permutation(n_total)
-    closest = np.zeros(n_total)  # largest similarity to a chosen region
     chosen, chosen_scores = [], []
     for _ in range(min(n, int(candidate.sum()))):
         adjusted = np.where(candidate, score * (1 - diversity * closest), -np.inf)
@@ -265,7 +310,7 @@ def suggest_regions(
         chosen_scores.append(adjusted[best])
         candidate[best] = False
         d2 = ((features - features[best]) ** 2).sum(axis=1)
-        closest = np.maximum(closest, np.exp(-d2 / (2 * scale**2)))
+        closest = np.maximum(closest, np.exp(-d2 / (2 * width**2)))
 
     chosen = np.asarray(chosen, dtype=np.intp)
     starts = np.cumsum([0] + [r.n_regions for r in regions])

@@ -108,6 +108,24 @@ def test_diversity_spreads_the_suggestions():
     assert first in MOST and second in NEXT
 
 
+def test_regions_like_labeled_ones_are_held_back():
+    model, image, _ = _blocks()
+    labels = np.full(image.shape, -1)
+    labels[5, 1] = 0  # block 4: its twins 8 and 12 teach nothing new
+    first = _ids(suggest_regions(model, [image], 1, labels=[labels]))[0]
+    assert first in NEXT
+    first = _ids(suggest_regions(model, [image], 1, labels=[labels], diversity=0))[0]
+    assert first in MOST - {4}
+
+
+def test_pixel_source_averages_the_pixel_uncertainty():
+    model, image, _ = _blocks()
+    out = suggest_regions(model, [image], 3, source="pixels", diversity=0.0)
+    # Without a refiner the pixels carry their region's probabilities.
+    assert set(_ids(out)) == MOST
+    np.testing.assert_allclose(out.uncertainty, 0.5)
+
+
 def test_density_weights_uncertainty():
     model, _, _ = _blocks()
     # One lone uncertain block (0.47) next to the blocks at 0.5: alone in
@@ -181,6 +199,8 @@ def test_pipeline_end_to_end_deterministic_and_inputs_untouched(tmp_path):
         (dict(density_weight=-1.0), "density_weight"),
         (dict(diversity=1.5), "diversity must be"),
         (dict(n_neighbors=0), "n_neighbors"),
+        (dict(source="labels"), "source must be"),
+        (dict(diversity_width=0.0), "diversity_width"),
     ],
 )
 def test_bad_parameters(kwargs, match):
