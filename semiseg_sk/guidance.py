@@ -346,7 +346,8 @@ def plot_suggestions(
 
     The image is shown with every region boundary thin and half
     transparent, the suggested regions outlined in ``color`` and numbered
-    by rank (1 = best, over all images) at their innermost pixel. Save the
+    by rank (1 = best, over all images) at their innermost pixel; images
+    smaller than 480 pixels are enlarged without smoothing. Save the
     figure with :func:`semiseg_sk.plotting.save_figure`, which writes it
     atomically.
 
@@ -406,7 +407,7 @@ def plot_suggestions(
         )
     r = regions[image_index]
     if prediction is None:
-        picture = overlay(r.image, np.full(r.shape, -1), segments=r.segments)
+        picture = display_rgb(r.image)
     else:
         prediction = np.asarray(prediction)
         if prediction.shape != r.shape:
@@ -414,17 +415,26 @@ def plot_suggestions(
                 f"prediction has shape {prediction.shape}; image {image_index} "
                 f"has shape {r.shape}."
             )
-        picture = overlay(r.image, prediction, segments=r.segments)
-    picture = 0.5 * picture + 0.5 * display_rgb(r.image)
+        picture = overlay(r.image, prediction)
     ranks = [k for k in range(len(ids)) if ids[k, 0] == image_index]
     marked = np.zeros(r.shape, dtype=np.int64)
     for k in ranks:
         marked[r.segments == ids[k, 1]] = k + 1
+    # Small images are enlarged (nearest neighbour) so that one-pixel lines
+    # stay thin next to the regions they outline.
+    zoom = max(1, int(np.ceil(480 / max(r.shape))))
+    segments, marked = (
+        np.kron(a, np.ones((zoom, zoom), int)) for a in (r.segments, marked)
+    )
+    picture = np.repeat(np.repeat(picture, zoom, axis=0), zoom, axis=1)
+    lines = find_boundaries(segments, mode="inner")
+    picture[lines] = 0.7 * picture[lines] + 0.3 * np.asarray((1.0, 1.0, 0.0))
     outline = find_boundaries(marked, mode="inner") & (marked > 0)
-    outline = ndi.binary_dilation(outline) & (marked > 0)
+    if zoom > 1:
+        outline = ndi.binary_dilation(outline) & (marked > 0)
     picture[outline] = color
 
-    height, width = r.shape
+    height, width = marked.shape
     fig = Figure(figsize=(5.0, 5.0 * height / width + 0.4), layout="constrained")
     ax = fig.subplots()
     ax.imshow(picture)
