@@ -1,149 +1,106 @@
 # Authors: The semiseg_sk developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Approximate k nearest neighbours: a random-projection forest plus NN-descent.
+"""Approximate k nearest neighbours of every sample, with pynndescent.
 
 An exact neighbour search costs O(n^2 d) on features whose intrinsic
-dimension is more than a few, which region features often are. Here a
-forest of random-projection trees (as in Annoy) proposes candidates and one
-round of "neighbours of neighbours" refinement (as in NN-descent) repairs
-most of what the trees missed, in O(n (trees * leaf size + 5 k) d).
+dimension is more than a few, which region features often are. NN-descent
+(Dong, Charikar and Li 2011), started from a random-projection forest, finds
+nearly all true neighbours in about O(n^1.14 d) empirically. The
+implementation is pynndescent's, the one umap-learn uses; it was chosen over
+hnswlib and faiss by ``benchmarks/bench_neighbors.py`` (time, memory and
+recall against exact neighbours; see ``benchmarks/README.md``).
+
+pynndescent is optional (``pip install semiseg_sk[scale]``); without it the
+callers fall back to scikit-learn's exact search.
 """
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.utils import check_random_state
-from threadpoolctl import threadpool_limits
 
-__all__ = ["EXACT_MAX_SAMPLES", "LEAF_SIZE", "approximate_kneighbors"]
+__all__ = [
+    "EXACT_MAX_SAMPLES",
+    "MIN_APPROXIMATE_SAMPLES",
+    "approximate_available",
+    "approximate_kneighbors",
+]
 
 # Above this many samples, algorithm="auto" switches from an exact search to
-# the approximate one: an exact search is O(n^2 d) for features whose
-# intrinsic dimension is more than a few, which region features often are.
+# the approximate one.
 EXACT_MAX_SAMPLES = 20_000
-# Approximate search: number of random-projection trees, leaf size and rows
-# handled at once in the refinement step.
-_N_TREES = 4
-LEAF_SIZE = 256
-_FANOUT = 5
-_CHUNK = 8192
+# Below this many samples an exact search costs nothing: the approximate one
+# is never used.
+MIN_APPROXIMATE_SAMPLES = 256
 
 
-def _merge_candidates(dist, ind, new_dist, new_ind, n_neighbors):
-    """Keep the ``n_neighbors`` nearest distinct candidates of each row."""
-    dist = np.concatenate([dist, new_dist], axis=1)
-    ind = np.concatenate([ind, new_ind], axis=1)
-    # Sort by index to find duplicates, push them to +inf, then select.
-    order = np.argsort(ind, axis=1, kind="stable")
-    ind = np.take_along_axis(ind, order, axis=1)
-    dist = np.take_along_axis(dist, order, axis=1)
-    dup = np.zeros(ind.shape, dtype=bool)
-    dup[:, 1:] = ind[:, 1:] == ind[:, :-1]
-    dist[dup] = np.inf
-    best = np.argpartition(dist, n_neighbors - 1, axis=1)[:, :n_neighbors]
-    dist = np.take_along_axis(dist, best, axis=1)
-    ind = np.take_along_axis(ind, best, axis=1)
-    order = np.argsort(dist, axis=1, kind="stable")
-    return np.take_along_axis(dist, order, axis=1), np.take_along_axis(
-        ind, order, axis=1
-    )
+def approximate_available():
+    """Whether the approximate search (pynndescent) can be imported."""
+    try:
+        import pynndescent  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
-def _rp_tree_candidates(X, n_neighbors, rng):
-    """Exact kNN inside the leaves of one random-projection tree.
+def _n_threads(n_jobs, random_state):
+    """Threads for NN-descent: one when ``random_state`` is set.
 
-    Each node is split at the median of the projection onto the line through
-    two random points of the node (as in Annoy), so leaves hold between
-    ``LEAF_SIZE / 2`` and ``LEAF_SIZE`` samples.
+    pynndescent's result is reproducible for a fixed seed *and* a fixed
+    number of threads, but changes with the number of threads (the order in
+    which threads apply their graph updates). With a seed, one thread keeps
+    the result independent of ``n_jobs``, as umap-learn does; without one the
+    result is not reproducible anyway and ``n_jobs`` threads are used.
     """
-    n_samples = X.shape[0]
-    sq_norms = np.einsum("ij,ij->i", X, X)
-    dist = np.full((n_samples, n_neighbors), np.inf, dtype=X.dtype)
-    ind = np.zeros((n_samples, n_neighbors), dtype=np.int64)
-    stack = [np.arange(n_samples)]
-    while stack:
-        ids = stack.pop()
-        size = ids.shape[0]
-        if size <= LEAF_SIZE:
-            # All pairwise squared distances inside the leaf.
-            d2 = X[ids] @ X[ids].T
-            d2 *= -2
-            d2 += sq_norms[ids][:, None]
-            d2 += sq_norms[ids][None, :]
-            np.fill_diagonal(d2, np.inf)
-            k = min(n_neighbors, size - 1)
-            best = np.argpartition(d2, k - 1, axis=1)[:, :k]
-            dist[ids, :k] = np.take_along_axis(d2, best, axis=1)
-            ind[ids, :k] = ids[best]
-            continue
-        a, b = rng.choice(size, 2, replace=False)
-        direction = X[ids[a]] - X[ids[b]]
-        if not direction.any():
-            direction = rng.standard_normal(X.shape[1]).astype(X.dtype)
-        proj = X[ids] @ direction
-        half = size // 2
-        part = np.argpartition(proj, half)
-        stack.append(ids[part[:half]])
-        stack.append(ids[part[half:]])
-    # Squared distances from the Gram trick can be slightly negative.
-    np.maximum(dist, 0, out=dist)
-    return dist, ind
+    if random_state is not None:
+        return 1
+    import numba
+
+    return max(1, min(effective_n_jobs(n_jobs), numba.config.NUMBA_NUM_THREADS))
 
 
-def _exact_row_distances(X, rows, cand):
-    """Squared distances between ``X[rows]`` and ``X[cand]`` (2-D), directly."""
-    diff = X[cand] - X[rows][:, None, :]
-    return np.einsum("ijk,ijk->ij", diff, diff)
-
-
-def approximate_kneighbors(X, n_neighbors, random_state):
+def approximate_kneighbors(X, n_neighbors, *, random_state=None, n_jobs=None):
     """Approximate k nearest neighbours of every sample, itself excluded.
 
-    A forest of random-projection trees proposes candidates and one round of
-    "neighbours of neighbours" refinement (as in NN-descent) repairs most of
-    what the trees missed. Time is O(n (trees * leaf size + 5 k) d).
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The samples; searched in float32.
+    n_neighbors : int
+        Neighbours per sample, at most ``n_samples - 1``.
+    random_state : int, RandomState instance or None
+        Seed of the random-projection forest and of NN-descent.
+    n_jobs : int or None
+        Threads, used only when ``random_state`` is None (see
+        :func:`_n_threads`).
 
     Returns
     -------
-    dist : ndarray of shape (n_samples, n_neighbors)
+    dist : ndarray of shape (n_samples, n_neighbors), float32
         Euclidean distances, sorted in each row.
-    ind : ndarray of shape (n_samples, n_neighbors)
-        Indices of the neighbours.
+    ind : ndarray of shape (n_samples, n_neighbors), int64
+        Indices of the neighbours; ``-1`` where pynndescent found too few
+        (the caller repairs those rows with an exact search).
     """
-    # Many tiny matrix products: a multi-threaded BLAS only adds overhead
-    # here (hundreds of times slower on a busy machine).
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _approximate_kneighbors_single_thread(X, n_neighbors, random_state)
+    from pynndescent import NNDescent
 
-
-def _approximate_kneighbors_single_thread(X, n_neighbors, random_state):
-    rng = check_random_state(random_state)
     X32 = np.ascontiguousarray(X, dtype=np.float32)
-    dist = ind = None
-    for _ in range(_N_TREES):
-        d, i = _rp_tree_candidates(X32, n_neighbors, rng)
-        if dist is None:
-            dist, ind = d, i
-        else:
-            dist, ind = _merge_candidates(dist, ind, d, i, n_neighbors)
-
-    # Refinement: candidates are the current neighbours and their neighbours.
-    # Distances are recomputed directly (not with the Gram trick) in float64.
-    n_samples = X.shape[0]
-    new_dist = np.empty((n_samples, n_neighbors))
-    new_ind = np.empty((n_samples, n_neighbors), dtype=np.int64)
-    for start in range(0, n_samples, _CHUNK):
-        rows = np.arange(start, min(start + _CHUNK, n_samples))
-        cand = np.concatenate(
-            [ind[rows], ind[ind[rows, :_FANOUT]].reshape(rows.shape[0], -1)],
-            axis=1,
-        )
-        d2 = _exact_row_distances(X32, rows, cand).astype(np.float64)
-        d2[cand == rows[:, None]] = np.inf
-        d, i = _merge_candidates(
-            np.full((rows.shape[0], 0), np.inf),
-            np.zeros((rows.shape[0], 0), dtype=np.int64),
-            d2,
-            cand,
-            n_neighbors,
-        )
-        new_dist[rows], new_ind[rows] = d, i
-    return np.sqrt(new_dist), new_ind
+    n_samples = X32.shape[0]
+    index = NNDescent(
+        X32,
+        n_neighbors=n_neighbors + 1,
+        random_state=check_random_state(random_state),
+        n_jobs=_n_threads(n_jobs, random_state),
+        low_memory=True,
+        # Only the graph is needed: no search index is prepared.
+        compressed=True,
+    )
+    ind, dist = index.neighbor_graph
+    del index
+    # Drop each sample from its own row; where it is missing (duplicates at
+    # distance 0 may displace it), drop the farthest candidate instead.
+    is_self = ind == np.arange(n_samples)[:, None]
+    is_self[~is_self.any(axis=1), -1] = True
+    keep = ~is_self
+    ind = ind[keep].reshape(n_samples, n_neighbors).astype(np.int64)
+    dist = dist[keep].reshape(n_samples, n_neighbors)
+    return dist, ind

@@ -293,3 +293,107 @@ def test_a_training_sample_too_far_to_measure_is_isolated():
     assert np.isfinite(model.label_distributions_).all()
     # No edge reaches it: an unlabeled isolated node is uniform.
     np.testing.assert_allclose(model.label_distributions_[10], 0.5)
+
+
+def _clustered(n_samples=2000, seed=0):
+    X, _ = make_blobs(n_samples, centers=10, n_features=16, random_state=seed)
+    return X
+
+
+def _exact_neighbors(X, k):
+    from sklearn.neighbors import NearestNeighbors
+
+    return NearestNeighbors(n_neighbors=k).fit(X).kneighbors()
+
+
+def test_approximate_search_recall_against_exact():
+    pytest.importorskip("pynndescent")
+    from semiseg_sk.labeling._neighbors import approximate_kneighbors
+
+    X = _clustered()
+    dist, ind = approximate_kneighbors(X, 10, random_state=0)
+    exact_dist, exact_ind = _exact_neighbors(X, 10)
+    assert ind.shape == exact_ind.shape == (2000, 10)
+    assert dist.dtype == np.float32 and ind.dtype == np.int64
+    assert not (ind == np.arange(2000)[:, None]).any()  # itself excluded
+    assert (np.diff(dist, axis=1) >= 0).all()  # sorted
+    recall = np.mean([np.intersect1d(a, b).size for a, b in zip(ind, exact_ind)])
+    assert recall / 10 > 0.98
+    np.testing.assert_allclose(dist[:, -1], exact_dist[:, -1], rtol=0.05)
+
+
+def test_approximate_search_is_deterministic_and_independent_of_n_jobs():
+    pytest.importorskip("pynndescent")
+    from semiseg_sk.labeling._neighbors import approximate_kneighbors
+
+    X = _clustered()
+    a = approximate_kneighbors(X, 10, random_state=0, n_jobs=1)
+    b = approximate_kneighbors(X, 10, random_state=0, n_jobs=2)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    c = approximate_kneighbors(X, 10, random_state=np.random.RandomState(0))
+    np.testing.assert_array_equal(a[1], c[1])
+
+
+def _hide_pynndescent(monkeypatch):
+    import sys
+
+    # A None entry makes `import pynndescent` raise ImportError.
+    monkeypatch.setitem(sys.modules, "pynndescent", None)
+
+
+def test_library_and_fallback_graphs_agree(monkeypatch):
+    pytest.importorskip("pynndescent")
+    X = _clustered()
+    model = SparseLabelSpreading(algorithm="approximate", random_state=0)
+    S = model._build_graph(X, None)
+    bandwidths = model.bandwidths_
+    _hide_pynndescent(monkeypatch)
+    fallback = SparseLabelSpreading(algorithm="approximate", random_state=0)
+    with pytest.warns(UserWarning, match="needs pynndescent"):
+        S_exact = fallback._build_graph(X, None)
+    assert S.shape == S_exact.shape == (2000, 2000)
+    assert S.dtype == S_exact.dtype == np.float32
+    # Nearly the same edges and bandwidths.
+    same = S.multiply(S_exact) > 0
+    assert same.nnz > 0.97 * S_exact.nnz
+    np.testing.assert_allclose(bandwidths, fallback.bandwidths_, rtol=0.05)
+
+
+@pytest.mark.parametrize("algorithm", ["approximate", "auto"])
+def test_missing_library_falls_back_to_exact(monkeypatch, algorithm):
+    from semiseg_sk.labeling import _label_spreading
+
+    X, y = make_blobs(600, centers=3, n_features=5, random_state=0)
+    y_partial = _few_labels(y, 5, 0)
+    exact = SparseLabelSpreading(algorithm="brute").fit(X, y_partial)
+    _hide_pynndescent(monkeypatch)
+    # "auto" goes approximate above EXACT_MAX_SAMPLES: lower it for the test.
+    monkeypatch.setattr(_label_spreading, "EXACT_MAX_SAMPLES", 500)
+    model = SparseLabelSpreading(algorithm=algorithm, random_state=0)
+    with pytest.warns(UserWarning, match="semiseg_sk\\[scale\\]"):
+        model.fit(X, y_partial)
+    np.testing.assert_allclose(
+        model.label_distributions_, exact.label_distributions_, rtol=1e-5, atol=1e-6
+    )
+
+
+def test_rows_the_approximate_search_leaves_short_are_searched_exactly(monkeypatch):
+    pytest.importorskip("pynndescent")
+    from semiseg_sk.labeling import _label_spreading
+
+    real = _label_spreading.approximate_kneighbors
+
+    def short_rows(X, k, **kwargs):
+        dist, ind = real(X, k, **kwargs)
+        ind[[3, 7], -2:] = -1
+        dist[[3, 7], -2:] = np.inf
+        return dist, ind
+
+    monkeypatch.setattr(_label_spreading, "approximate_kneighbors", short_rows)
+    X = _clustered(1000)
+    model = SparseLabelSpreading(algorithm="approximate", random_state=0)
+    model._build_graph(X, None)
+    exact_dist, _ = _exact_neighbors(X, 10)
+    np.testing.assert_allclose(model.bandwidths_[[3, 7]], exact_dist[[3, 7], -1])
+    assert np.isfinite(model.bandwidths_).all()
