@@ -7,14 +7,19 @@ samples labeled, and a sparse spatial adjacency that mimics superpixels (each
 region touches ~6 others of its image, mostly of the same class, weighted by a
 random border length). Compared:
 
-- ``SparseLabelSpreading`` with and without the spatial adjacency;
+- ``SparseLabelSpreading`` with and without the spatial adjacency, and with
+  exact neighbours (``semiseg_sk (exact)``, ``algorithm="brute"``) to check
+  what the approximate search costs in accuracy;
 - ``sklearn LabelSpreading(kernel="knn", n_neighbors=10)``, skipped once its
   time, extrapolated quadratically from the previous size, exceeds a cap;
 - ``sklearn LabelSpreading(kernel="rbf")``, skipped once its dense n x n
   matrices (about 3 n^2 8 bytes) would exceed a memory cap.
 
 Every measurement runs in a fresh subprocess and reports its peak RSS
-(``ru_maxrss``, data included). Run::
+(``ru_maxrss``, data included). The fit time of a fresh process includes
+numba's compilation of pynndescent (tens of seconds, once per process);
+``--warm-up`` first fits 5,000 samples in the same process, outside the
+timing, to measure the fit alone. Run::
 
     python benchmarks/bench_scale.py --sizes 10000 30000 100000 300000 1000000
     python benchmarks/bench_scale.py --quick
@@ -76,15 +81,25 @@ def make_data(n_samples, seed=0):
     return X, y, y_partial, A
 
 
-def run_one(method, n_samples, seed):
+def run_one(method, n_samples, seed, warm_up=False):
     """Fit one method in this process; return a dict of measurements."""
+    if warm_up and method.startswith("semiseg_sk"):
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+        from semiseg_sk import SparseLabelSpreading
+
+        X, _, y_partial, A = make_data(5000, seed + 1)
+        SparseLabelSpreading(algorithm="approximate", random_state=seed).fit(
+            X, y_partial, adjacency=A
+        )
     X, y, y_partial, A = make_data(n_samples, seed)
     if method.startswith("semiseg_sk"):
         sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
         from semiseg_sk import SparseLabelSpreading
 
-        model = SparseLabelSpreading(n_jobs=2, random_state=seed)
-        fit_kwargs = {"adjacency": A} if method == "semiseg_sk" else {}
+        algorithm = "brute" if method == "semiseg_sk (exact)" else "auto"
+        model = SparseLabelSpreading(n_jobs=2, random_state=seed, algorithm=algorithm)
+        no_adjacency = method == "semiseg_sk (no adjacency)"
+        fit_kwargs = {} if no_adjacency else {"adjacency": A}
     elif method == "sklearn knn":
         from sklearn.semi_supervised import LabelSpreading
 
@@ -113,12 +128,14 @@ def run_one(method, n_samples, seed):
     return {"fit_s": fit_s, "peak_mb": peak_mb, "accuracy": accuracy}
 
 
-def measure(method, n_samples, repeats, timeout):
+def measure(method, n_samples, repeats, timeout, warm_up=False):
     """Median fit time, largest peak RSS, median accuracy over subprocesses."""
     results = []
     for seed in range(repeats):
         cmd = [sys.executable, __file__, "--worker", method, str(n_samples)]
         cmd.append(str(seed))
+        if warm_up:
+            cmd.append("--warm-up")
         try:
             out = subprocess.run(
                 cmd, capture_output=True, text=True, timeout=timeout, check=True
@@ -189,12 +206,17 @@ def main(argv=None):
         default=16,
         help="skip sklearn rbf once 3 n^2 8 bytes exceeds this (GB)",
     )
+    parser.add_argument(
+        "--warm-up",
+        action="store_true",
+        help="fit 5,000 samples first in each process, outside the timing",
+    )
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
         method, n_samples, seed = args.worker
-        print(json.dumps(run_one(method, int(n_samples), int(seed))))
+        print(json.dumps(run_one(method, int(n_samples), int(seed), args.warm_up)))
         return
     if args.quick:
         args.sizes, args.repeats = [2000, 5000], 1
@@ -203,6 +225,7 @@ def main(argv=None):
     print(
         f"Data: {N_FEATURES}-D mixture of {N_CLASSES} Gaussians, "
         f"{LABELED_FRACTION:.0%} labeled, ~6 spatial neighbours per region; "
+        f"{'warmed up; ' if args.warm_up else 'fresh processes; '}"
         f"median of {args.repeats} repeat(s); peak = max RSS of the fitting "
         "process (data included); accuracy on unlabeled samples.\n"
     )
@@ -225,7 +248,7 @@ def main(argv=None):
                     rows[method] = {"skip": f"skipped (est. {estimate:.0f} s)"}
                     continue
             timeout = 3 * args.time_cap if method == "sklearn knn" else 1800
-            rows[method] = measure(method, n, args.repeats, timeout)
+            rows[method] = measure(method, n, args.repeats, timeout, args.warm_up)
             if method == "sklearn knn" and "fit_s" in rows[method]:
                 knn_last = (n, rows[method]["fit_s"])
         ref = rows.get("sklearn knn", {})
