@@ -160,7 +160,9 @@ def suggest_regions(
     score, after multiplying each score by ``1 - diversity * sim``, where
     ``sim`` is the region's largest similarity to a region already chosen.
     Five suggestions thus land on five different kinds of uncertain region,
-    not on five neighbours along one boundary. When the classifier is sure
+    not on five neighbours along one boundary. With ``labels``, regions
+    like those labeled already are held back in the same way from the
+    start: they would teach what the model was taught. When the classifier is sure
     of every region (all uncertainties 0) the score is the density alone.
 
     Parameters
@@ -177,7 +179,8 @@ def suggest_regions(
         candidates.
     labels : list of ndarray of shape (H, W) of int, default=None
         The labels drawn so far on ``images`` (-1 = unlabeled): regions with
-        any labeled pixel are never suggested. None allows every region.
+        any labeled pixel are never suggested, and regions similar to them
+        are held back (see ``diversity``). None allows every region.
     kind : {"margin", "entropy"}, default="margin"
         The measure of uncertainty.
     source : {"regions", "pixels"}, default="regions"
@@ -294,9 +297,18 @@ def suggest_regions(
         labeled = _labeled_regions(regions, labels)
         candidate &= ~labeled
         # Regions like those labeled already are held back as well.
-        for start in range(0, int(labeled.sum()), 256):
-            block = features[np.flatnonzero(labeled)[start : start + 256]]
-            d2 = ((features[:, None, :] - block[None, :, :]) ** 2).sum(axis=2)
+        norms = (features**2).sum(axis=1)
+        rows = np.flatnonzero(labeled)
+        for start in range(0, rows.size, 256):
+            block = rows[start : start + 256]
+            # Squared distances to 256 labeled regions at a time: memory
+            # grows with the number of regions, not with its square.
+            d2 = (
+                norms[:, None]
+                + norms[block][None, :]
+                - 2 * features @ features[block].T
+            )
+            d2 = np.maximum(d2, 0.0)
             similar = np.exp(-d2 / (2 * width**2)).max(axis=1)
             closest = np.maximum(closest, similar)
 
