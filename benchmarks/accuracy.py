@@ -131,17 +131,17 @@ METHODS = {
     ),
     "no-snap": (
         "make_segmenter() without snapping boundaries to image edges "
-        "(regionclassifier__refine__snap_width=0)",
-        _segmenter({"regionclassifier__refine__snap_width": 0}),
+        "(regionclassifier__refiner__snap_width=0)",
+        _segmenter({"regionclassifier__refiner__snap_width": 0}),
     ),
     "no-lab": (
         "make_segmenter() with colour features in RGB instead of CIE Lab "
-        "(regionstats__convert2lab=False, regionclassifier__refine__convert2lab="
+        "(regionstats__convert2lab=False, regionclassifier__refiner__convert2lab="
         "False); colour task only",
         _segmenter(
             {
                 "regionstats__convert2lab": False,
-                "regionclassifier__refine__convert2lab": False,
+                "regionclassifier__refiner__convert2lab": False,
             }
         ),
     ),

@@ -64,7 +64,7 @@ def task(seed, width, n_labeled=2, n_unlabeled=4, n_test=4):
 def _ours(snap_width):
     def run(images, labels, test_images, seed):
         seg = make_segmenter(random_state=seed)
-        seg.set_params(regionclassifier__refine__snap_width=snap_width)
+        seg.set_params(regionclassifier__refiner__snap_width=snap_width)
         return seg.fit(images, labels).predict(test_images)
 
     return run
