@@ -194,7 +194,7 @@ class SparseLabelSpreading(ClassifierMixin, BaseEstimator):
         O(n^1.14) time instead of the O(n^2) that an exact search costs on
         features of more than a few (intrinsic) dimensions, at the price of
         missing a few true neighbours. ``"auto"`` is exact (scikit-learn's
-        own choice of tree or brute force) up to 20,000 samples and
+        own choice of tree or brute force) up to 100,000 samples and
         approximate above. Without pynndescent, ``"approximate"`` and
         ``"auto"`` fall back to the exact search with a warning.
 

@@ -26,8 +26,11 @@ __all__ = [
 ]
 
 # Above this many samples, algorithm="auto" switches from an exact search to
-# the approximate one.
-EXACT_MAX_SAMPLES = 20_000
+# the approximate one. numba compiles pynndescent once per process (tens of
+# seconds), so below this size the exact search is the faster of the two in a
+# fresh process: at 100,000 regions benchmarks/bench_scale.py measured 71 s
+# exact against 132 s for pynndescent with its compilation.
+EXACT_MAX_SAMPLES = 100_000
 # Below this many samples an exact search costs nothing: the approximate one
 # is never used.
 MIN_APPROXIMATE_SAMPLES = 256
