@@ -211,7 +211,7 @@ def test_concurrent_fits_into_one_model_file(data, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", [1, 2])
 def test_killed_at_more_random_points(data, model, tmp_path, seed):
     rng = random.Random(seed)
     delays = {s: rng.uniform(0, 1.0) for s in (signal.SIGTERM, signal.SIGKILL)}
