@@ -26,6 +26,20 @@ __all__ = ["ilastik_pixel_classification", "skimage_trainable_segmentation"]
 _PREDICT_BATCH = 1 << 18
 
 
+def _check_inputs(images, labels, test_images):
+    """The training images, their labels (-1 = unlabeled) and the test images."""
+    images = check_images(images, name="images")
+    labels = check_labels(labels, [im.shape for im in images], require_labeled=True)
+    return images, labels, check_images(test_images, name="test_images")
+
+
+def _default_forest(random_state, n_jobs):
+    """scikit-image's and ilastik's default: a 100-tree random forest."""
+    return RandomForestClassifier(
+        n_estimators=100, n_jobs=n_jobs, random_state=random_state
+    )
+
+
 def _features(image):
     return multiscale_basic_features(
         as_float_image(image), channel_axis=None if image.ndim == 2 else -1
@@ -68,13 +82,8 @@ def skimage_trainable_segmentation(
     masks : list of ndarray of shape (H, W)
         Predicted class of every pixel of each test image.
     """
-    images = check_images(images, name="images")
-    labels = check_labels(labels, [im.shape for im in images], require_labeled=True)
-    test_images = check_images(test_images, name="test_images")
-    if clf is None:
-        clf = RandomForestClassifier(
-            n_estimators=100, n_jobs=-1, random_state=random_state
-        )
+    images, labels, test_images = _check_inputs(images, labels, test_images)
+    clf = _default_forest(random_state, n_jobs=-1) if clf is None else clf
     labeled = [(im, lab) for im, lab in zip(images, labels) if (lab >= 0).any()]
     # Keyed by the array itself: a test image that is also a labeled training
     # image reuses its features, as in scikit-image's gallery example, where
@@ -147,13 +156,8 @@ def ilastik_pixel_classification(
     masks : list of ndarray of shape (H, W)
         Predicted class of every pixel of each test image.
     """
-    images = check_images(images, name="images")
-    labels = check_labels(labels, [im.shape for im in images], require_labeled=True)
-    test_images = check_images(test_images, name="test_images")
-    if clf is None:
-        clf = RandomForestClassifier(
-            n_estimators=100, n_jobs=n_jobs, random_state=random_state
-        )
+    images, labels, test_images = _check_inputs(images, labels, test_images)
+    clf = _default_forest(random_state, n_jobs) if clf is None else clf
     # Keyed by the array itself: a test image that is also a labeled training
     # image reuses its features, kept until its last place in test_images.
     last_use = {id(im): i for i, im in enumerate(test_images)}

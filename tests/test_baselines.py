@@ -1,4 +1,8 @@
-"""Tests of the anchors (scikit-image, ilastik-style) that the benchmarks run."""
+"""Tests of the anchors (scikit-image, ilastik-style) that the benchmarks run.
+
+The behaviour both anchors share is tested once, over both; what only the
+ilastik-style one does (class values, colour, prediction batches) after that.
+"""
 
 import numpy as np
 import pytest
@@ -10,6 +14,12 @@ from semiseg_sk.baselines import (
     skimage_trainable_segmentation,
 )
 from semiseg_sk.metrics import mean_iou
+
+# Each anchor, with the module function that computes its feature stack.
+ANCHORS = {
+    "skimage": (skimage_trainable_segmentation, "_features"),
+    "ilastik": (ilastik_pixel_classification, "_ilastik_features"),
+}
 
 
 def _halves(seed=0, size=48):
@@ -24,25 +34,27 @@ def _halves(seed=0, size=48):
     return np.clip(image, 0, 1), labels, truth
 
 
-@pytest.fixture
-def count_features(monkeypatch):
-    """Count how often the feature stack of an image is computed."""
+@pytest.fixture(params=list(ANCHORS))
+def anchor(request, monkeypatch):
+    """(anchor function, list of the images whose features it computed)."""
+    function, features_name = ANCHORS[request.param]
     calls = []
-    original = baselines._features
+    original = getattr(baselines, features_name)
 
     def counted(image):
         calls.append(image)
         return original(image)
 
-    monkeypatch.setattr(baselines, "_features", counted)
-    return calls
+    monkeypatch.setattr(baselines, features_name, counted)
+    return function, calls
 
 
-def test_segments_held_out_image_with_minus_one_convention():
+def test_segments_held_out_image_with_minus_one_convention(anchor):
+    segment, _ = anchor
     image, labels, _ = _halves(0)
     test_image, _, test_truth = _halves(1)
     unlabeled = np.full(labels.shape, -1)
-    (mask,) = skimage_trainable_segmentation(
+    (mask,) = segment(
         [image, image.copy()], [labels, unlabeled], [test_image], random_state=0
     )
     assert mask.shape == test_truth.shape
@@ -50,73 +62,55 @@ def test_segments_held_out_image_with_minus_one_convention():
     assert mean_iou([test_truth], [mask]) > 0.8
 
 
-def test_reuses_features_of_the_scribbled_image(count_features):
+def test_reuses_features_of_the_scribbled_image(anchor):
     # Segmenting the scribbled image itself computes its features once, as in
     # scikit-image's gallery; a copy of it is another image.
+    segment, calls = anchor
     image, labels, _ = _halves(0)
-    same = skimage_trainable_segmentation([image], [labels], [image], random_state=0)
-    assert len(count_features) == 1
-    copy = skimage_trainable_segmentation(
-        [image], [labels], [image.copy()], random_state=0
-    )
-    assert len(count_features) == 3
+    same = segment([image], [labels], [image], random_state=0)
+    assert len(calls) == 1
+    copy = segment([image], [labels], [image.copy()], random_state=0)
+    assert len(calls) == 3
     np.testing.assert_array_equal(same[0], copy[0])
+    twice = segment([image], [labels], [image, image], random_state=0)
+    assert len(calls) == 4  # reused for both places
+    np.testing.assert_array_equal(twice[0], twice[1])
 
 
-def test_unlabeled_training_images_are_not_described(count_features):
+def test_unlabeled_training_images_are_not_described(anchor):
+    segment, calls = anchor
     image, labels, _ = _halves(0)
     unlabeled = np.full(labels.shape, -1)
-    skimage_trainable_segmentation(
-        [image, image.copy()], [labels, unlabeled], [image.copy()], random_state=0
-    )
-    assert len(count_features) == 2  # the scribbled image and the test image
+    segment([image, image.copy()], [labels, unlabeled], [image.copy()], random_state=0)
+    assert len(calls) == 2  # the scribbled image and the test image
 
 
-def test_uses_the_given_classifier_and_does_not_modify_inputs():
+def test_uses_the_given_classifier_and_does_not_modify_inputs(anchor):
+    segment, _ = anchor
     image, labels, _ = _halves(0)
     before = image.copy(), labels.copy()
     clf = RandomForestClassifier(n_estimators=3, random_state=0)
-    skimage_trainable_segmentation([image], [labels], [image], clf=clf)
+    segment([image], [labels], [image], clf=clf)
     assert len(clf.estimators_) == 3
     np.testing.assert_array_equal(image, before[0])
     np.testing.assert_array_equal(labels, before[1])
 
 
-def test_labels_without_labeled_pixels_are_rejected():
+def test_labels_without_labeled_pixels_are_rejected(anchor):
+    segment, _ = anchor
     image, labels, _ = _halves(0)
     with pytest.raises(ValueError, match="labeled"):
-        skimage_trainable_segmentation(
-            [image], [np.full(labels.shape, -1)], [image], random_state=0
-        )
+        segment([image], [np.full(labels.shape, -1)], [image], random_state=0)
 
 
-# The ilastik-style anchor, tested as the scikit-image one is.
+# What only the ilastik-style anchor does.
 
 
-@pytest.fixture
-def count_ilastik_features(monkeypatch):
-    """Count how often the ilastik filter bank of an image is computed."""
-    calls = []
-    original = baselines._ilastik_features
-
-    def counted(image):
-        calls.append(image)
-        return original(image)
-
-    monkeypatch.setattr(baselines, "_ilastik_features", counted)
-    return calls
-
-
-def test_ilastik_segments_held_out_image_with_minus_one_convention():
+def test_ilastik_describes_pixels_with_the_49_filters():
     image, labels, _ = _halves(0)
-    test_image, _, test_truth = _halves(1)
-    unlabeled = np.full(labels.shape, -1)
-    (mask,) = ilastik_pixel_classification(
-        [image, image.copy()], [labels, unlabeled], [test_image], random_state=0
-    )
-    assert mask.shape == test_truth.shape
-    assert set(np.unique(mask)) <= {0, 1}
-    assert mean_iou([test_truth], [mask]) > 0.8
+    clf = RandomForestClassifier(n_estimators=3, random_state=0)
+    ilastik_pixel_classification([image], [labels], [image], clf=clf)
+    assert clf.n_features_in_ == 49
 
 
 def test_ilastik_keeps_the_class_values_and_reads_colour():
@@ -126,31 +120,6 @@ def test_ilastik_keeps_the_class_values_and_reads_colour():
     (mask,) = ilastik_pixel_classification([colour], [labels], [colour], n_jobs=1)
     assert set(np.unique(mask)) <= {0, 7}
     assert mean_iou([np.where(truth == 1, 7, 0)], [mask]) > 0.8
-
-
-def test_ilastik_reuses_features_of_the_scribbled_image(count_ilastik_features):
-    image, labels, _ = _halves(0)
-    same = ilastik_pixel_classification([image], [labels], [image], random_state=0)
-    assert len(count_ilastik_features) == 1
-    copy = ilastik_pixel_classification(
-        [image], [labels], [image.copy()], random_state=0
-    )
-    assert len(count_ilastik_features) == 3
-    np.testing.assert_array_equal(same[0], copy[0])
-    twice = ilastik_pixel_classification(
-        [image], [labels], [image, image], random_state=0
-    )
-    assert len(count_ilastik_features) == 4  # reused for both places
-    np.testing.assert_array_equal(twice[0], twice[1])
-
-
-def test_ilastik_unlabeled_training_images_are_not_described(count_ilastik_features):
-    image, labels, _ = _halves(0)
-    unlabeled = np.full(labels.shape, -1)
-    ilastik_pixel_classification(
-        [image, image.copy()], [labels, unlabeled], [image.copy()], random_state=0
-    )
-    assert len(count_ilastik_features) == 2  # the scribbled image and the test image
 
 
 def test_ilastik_predicts_in_batches(monkeypatch):
@@ -164,22 +133,3 @@ def test_ilastik_predicts_in_batches(monkeypatch):
     batched = ilastik_pixel_classification([image], [labels], [image], clf=clf)
     assert max(calls) == 100 and sum(calls) == image.size
     np.testing.assert_array_equal(whole[0], batched[0])
-
-
-def test_ilastik_uses_the_given_classifier_and_does_not_modify_inputs():
-    image, labels, _ = _halves(0)
-    before = image.copy(), labels.copy()
-    clf = RandomForestClassifier(n_estimators=3, random_state=0)
-    ilastik_pixel_classification([image], [labels], [image], clf=clf)
-    assert len(clf.estimators_) == 3
-    assert clf.n_features_in_ == 49
-    np.testing.assert_array_equal(image, before[0])
-    np.testing.assert_array_equal(labels, before[1])
-
-
-def test_ilastik_labels_without_labeled_pixels_are_rejected():
-    image, labels, _ = _halves(0)
-    with pytest.raises(ValueError, match="labeled"):
-        ilastik_pixel_classification(
-            [image], [np.full(labels.shape, -1)], [image], random_state=0
-        )
