@@ -60,6 +60,14 @@ def _common(parser, *, jobs=True):
             default=None,
             help="where the autoencoder runs: cpu, cuda, cuda:N or auto",
         )
+        group.add_argument(
+            "--scheduler",
+            default=None,
+            metavar="ADDRESS",
+            help="run the per-image work on a dask.distributed cluster: a "
+            "scheduler address (tcp://host:8786), or local:N to start N local "
+            "worker processes (needs semiseg_sk[dask])",
+        )
     group.add_argument(
         "--traceback",
         action="store_true",
@@ -159,6 +167,31 @@ def build_parser():
         "--overlay",
         action="store_true",
         help="also write <stem>_overlay.png: mask colours and region boundaries",
+    )
+    predict.add_argument(
+        "--instances",
+        action="store_true",
+        help="also write <stem>_instances.tif: 0 = no object, 1..N = objects "
+        "(connected components; uint16, uint32 past 65535 objects)",
+    )
+    predict.add_argument(
+        "--instance-classes",
+        metavar="CLASSES",
+        help="comma-separated classes (1..K or class names) whose objects "
+        "--instances labels; default every class but 1, the background",
+    )
+    predict.add_argument(
+        "--split-touching",
+        action="store_true",
+        help="with --instances, split touching objects (distance-transform watershed)",
+    )
+    predict.add_argument(
+        "--min-distance",
+        type=int,
+        default=5,
+        metavar="PIXELS",
+        help="with --split-touching, the smallest distance between two object "
+        "centres (default 5)",
     )
     predict.add_argument(
         "-f",
