@@ -212,8 +212,13 @@ def suggest_regions(
         best first (the region index is the value in
         ``regions[image].segments``); ``scores`` (n,), the score of each when
         it was chosen; ``uncertainty`` and ``density`` (n,), its two factors;
-        ``regions``, the list of :class:`~semiseg_sk.Regions` of ``images``
-        (their ``segments`` show where each region is).
+        ``areas`` (n,), its number of pixels; ``points`` (n, 2), its
+        innermost pixel (row, col), where a stroke fits best; ``centroids``
+        (n, 2), its mean (row, col); ``bboxes`` (n, 4), its bounding box
+        (min_row, min_col, max_row, max_col), the maxima exclusive as in
+        :func:`skimage.measure.regionprops`; ``regions``, the list of
+        :class:`~semiseg_sk.Regions` of ``images`` (their ``segments`` show
+        where each region is).
 
     Raises
     ------
@@ -328,12 +333,32 @@ def suggest_regions(
     starts = np.cumsum([0] + [r.n_regions for r in regions])
     image_index = np.searchsorted(starts, chosen, side="right") - 1
     ids = np.stack([image_index, chosen - starts[image_index]], axis=1)
+    ids = ids.astype(np.intp).reshape(-1, 2)
     return Bunch(
-        ids=ids.astype(np.intp).reshape(-1, 2),
+        ids=ids,
         scores=np.asarray(chosen_scores, dtype=float),
         uncertainty=uncertainty[chosen],
         density=density[chosen],
         regions=regions,
+        **_where(regions, ids),
+    )
+
+
+def _where(regions, ids):
+    """Area, innermost pixel, centroid and bounding box of each suggestion."""
+    areas, points, centroids, bboxes = [], [], [], []
+    for image, index in ids:
+        mask = regions[image].segments == index
+        rr, cc = np.nonzero(mask)
+        areas.append(rr.size)
+        points.append(_inside_point(mask))
+        centroids.append((rr.mean(), cc.mean()))
+        bboxes.append((rr.min(), cc.min(), rr.max() + 1, cc.max() + 1))
+    return dict(
+        areas=np.asarray(areas, dtype=np.intp),
+        points=np.asarray(points, dtype=np.intp).reshape(-1, 2),
+        centroids=np.asarray(centroids, dtype=float).reshape(-1, 2),
+        bboxes=np.asarray(bboxes, dtype=np.intp).reshape(-1, 4),
     )
 
 

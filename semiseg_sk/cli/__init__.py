@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The ``semiseg`` command line (also ``python -m semiseg_sk``).
 
-Commands: ``fit``, ``predict``, ``evaluate``, ``info`` and ``demo``; see
+Commands: ``fit``, ``predict``, ``evaluate``, ``suggest``, ``info`` and
+``demo``; see
 ``semiseg COMMAND --help`` and the user guide page "Command line". Each
 command lives in its own module; ``_paths`` holds the output-path policy.
 
@@ -21,7 +22,7 @@ import warnings
 
 from ..exceptions import CommandError, Terminated
 from ..utils._metadata import package_version
-from . import _fit, _info, _predict
+from . import _fit, _info, _predict, _suggest
 from ._common import progress_enabled
 
 __all__ = ["build_parser", "main"]
@@ -222,6 +223,38 @@ def build_parser():
     evaluate.add_argument("--json", action="store_true", help="print JSON")
     _common(evaluate)
     evaluate.set_defaults(func=_predict.evaluate)
+
+    suggest = sub.add_parser(
+        "suggest",
+        help="the regions to label next: a picture per image and a listing",
+        description="Rank the regions of the images by what labeling them "
+        "would teach the model; write OUTDIR/<stem>_suggestions.png (the "
+        "regions outlined and numbered by rank) for each image holding one, "
+        "and OUTDIR/suggestions.json and suggestions.csv (rank, image, region, "
+        "score, area, centroid, innermost point, bounding box).",
+    )
+    suggest.add_argument("model", metavar="MODEL", help="model file")
+    suggest.add_argument(
+        "images", nargs="+", metavar="IMAGES", help="files, folders, globs"
+    )
+    suggest.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    suggest.add_argument(
+        "-n", type=int, default=5, help="number of regions to suggest (default 5)"
+    )
+    suggest.add_argument(
+        "--labels",
+        metavar="DIR",
+        help="label images drawn so far: their regions are not suggested again",
+    )
+    suggest.add_argument(
+        "--uncertainty", choices=("margin", "entropy"), default="margin"
+    )
+    suggest.add_argument("--random-state", type=int, default=0)
+    suggest.add_argument(
+        "-f", "--force", action="store_true", help="replace earlier outputs"
+    )
+    _common(suggest)
+    suggest.set_defaults(func=_suggest.run)
 
     info = sub.add_parser("info", help="versions, parameters, classes, training")
     info.add_argument("model", metavar="MODEL", help="model file")
