@@ -15,7 +15,9 @@ __all__ = [
     "OUTPUT_SUFFIXES",
     "check_channels",
     "check_device",
+    "check_file",
     "check_inputs",
+    "expected_channels",
     "find_input_images",
     "load",
     "naming_files",
@@ -29,7 +31,7 @@ __all__ = [
 
 #: Stem suffixes of the files ``semiseg predict`` writes; files found in
 #: folders or by patterns with these suffixes are not taken as images.
-OUTPUT_SUFFIXES = ("_labels", "_proba", "_uncertainty", "_overlay")
+OUTPUT_SUFFIXES = ("_labels", "_proba", "_uncertainty", "_overlay", "_instances")
 
 #: Images per predict call: bounded memory, some parallelism.
 BATCH = 8
@@ -116,21 +118,40 @@ def set_n_jobs(model, n_jobs):
     model.set_params(**dict.fromkeys(keys, n_jobs))
 
 
-def check_inputs(args, paths, model, *, skip=False):
+def check_file(path, expected):
+    """None if ``path`` reads as an image with ``expected`` channels, else the error.
+
+    ``expected`` None accepts any number of channels. Runs where the task
+    runs (a worker process, a dask worker), so it returns the error instead
+    of raising it.
+    """
+    try:
+        image = read_checked(path)
+        _check_n_channels(path, image, expected)
+    except (CommandError, OSError, ValueError, TypeError) as exc:
+        return exc
+    return None
+
+
+def check_inputs(args, paths, model, *, skip=False, workers=None):
     """Read and check every image before the first output is written.
 
     Returns the paths that passed; with ``skip``, the others are reported
-    and left out instead of stopping the run.
+    and left out instead of stopping the run. With ``workers`` (an
+    :class:`~semiseg_sk.cli._scheduler.ImageWorkers`), the images are read
+    and checked where they will be predicted, in parallel.
     """
+    expected = expected_channels(model)
+    if workers is None:
+        errors = (check_file(path, expected) for path in paths)
+    else:
+        errors = workers.map(check_file, paths, expected)
     good = []
-    for path in progress(args, paths, "checking"):
-        try:
-            image = read_checked(path)
-            check_channels(model, [path], [image])
-        except (CommandError, OSError, ValueError, TypeError) as exc:
+    for path, error in zip(paths, progress(args, errors, "checking", len(paths))):
+        if error is not None:
             if not skip:
-                raise
-            warnings.warn(f"skipped {path}: {exc}", UserWarning)
+                raise error
+            warnings.warn(f"skipped {path}: {error}", UserWarning)
             continue
         good.append(path)
     if not good:
@@ -144,17 +165,24 @@ def load(args):
     return load_model(args.model, return_info=True)
 
 
-def check_channels(model, paths, images):
-    expected = None
+def expected_channels(model):
+    """The number of channels ``model`` was trained on, or None if it does not say."""
     for _, step in getattr(model, "steps", [(None, model)]):
         expected = getattr(step, "n_channels_", None)
         if expected is not None:
-            break
-    if expected is None:
-        return
+            return expected
+    return None
+
+
+def _check_n_channels(path, image, expected):
+    if expected is not None and n_channels(image) != expected:
+        raise CommandError(
+            f"{path} has {n_channels(image)} channel(s) but the model was "
+            f"trained on images with {expected}."
+        )
+
+
+def check_channels(model, paths, images):
+    expected = expected_channels(model)
     for path, image in zip(paths, images):
-        if n_channels(image) != expected:
-            raise CommandError(
-                f"{path} has {n_channels(image)} channel(s) but the model was "
-                f"trained on images with {expected}."
-            )
+        _check_n_channels(path, image, expected)

@@ -18,6 +18,7 @@ from ._common import (
     say,
 )
 from ._paths import check_dir, check_output_file, match_labels, same_file
+from ._scheduler import library_backend, uses_workers
 
 __all__ = ["build_model", "parse_setting", "read_label_files", "run"]
 
@@ -128,6 +129,7 @@ def run(args):
 
     check_dir(args.labels, "--labels")
     check_device(args)
+    uses_workers(args)
     paths = find_input_images(args)
     output = args.output
     for path in paths:
@@ -171,10 +173,14 @@ def run(args):
         f"class{'es' if len(classes) != 1 else ''}) ...",
     )
     tic = time.perf_counter()
+
+    def say_to(text):
+        say(args, text)
+
     with warnings.catch_warnings():
         # Said below in the label files' numbering (1..K), not the model's (0..).
         warnings.simplefilter("ignore", SingleClassWarning)
-        with naming_files(paths):
+        with library_backend(args, model, say_to), naming_files(paths):
             model.fit(images, labels)
     seconds = time.perf_counter() - tic
     if len(classes) == 1:

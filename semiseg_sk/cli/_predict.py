@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """``semiseg predict`` and ``semiseg evaluate``: masks, maps and scores per image."""
 
+import argparse
+import contextlib
 import json
 import math
 import os
@@ -21,8 +23,9 @@ from ._common import (
     set_n_jobs,
 )
 from ._paths import check_dir, match_labels, output_plan
+from ._scheduler import absolute, image_workers, library_backend, uses_workers
 
-__all__ = ["evaluate", "predict", "predict_batches"]
+__all__ = ["evaluate", "predict", "predict_batches", "predict_file"]
 
 
 def _predict_chunk(model, images, *, proba, regions):
@@ -82,7 +85,78 @@ def predict_batches(args, model, paths, *, proba=False, regions=False, skip=Fals
         bar.close()
 
 
-def _write_outputs(args, outputs, image, mask, proba, segments):
+def _instance_options(args, model, info):
+    """The :func:`~semiseg_sk.instances.to_instances` options of --instances, or None.
+
+    ``--instance-classes`` takes the label files' numbering (1..K) or the
+    class names stored at fit; the model's masks count classes from 0.
+    """
+    if not args.instances:
+        for flag, given in (
+            ("--instance-classes", args.instance_classes is not None),
+            ("--split-touching", args.split_touching),
+        ):
+            if given:
+                raise CommandError(f"{flag} needs --instances.")
+        return None
+    if args.min_distance < 1:
+        raise CommandError(
+            f"--min-distance {args.min_distance}: expected a whole number of "
+            f"pixels >= 1."
+        )
+    options = {"split_touching": args.split_touching}
+    if args.split_touching:
+        options["min_distance"] = args.min_distance
+    if args.instance_classes is None:
+        return options
+    known = [int(c) for c in model.classes_]
+    names = (info.get("summary") or {}).get("class_names") or []
+    chosen = []
+    for token in args.instance_classes.split(","):
+        token = token.strip()
+        if token in names:
+            number = names.index(token) + 1
+        elif token.isdigit():
+            number = int(token)
+        else:
+            named = f" or one of the class names {', '.join(names)}" if names else ""
+            raise CommandError(
+                f"--instance-classes {token!r}: expected a class number (1..K, as "
+                f"in the label files){named}."
+            )
+        if number - 1 not in known:
+            raise CommandError(
+                f"--instance-classes {number}: the model has classes "
+                f"{', '.join(str(c + 1) for c in known)}."
+            )
+        chosen.append(number - 1)
+    options["classes"] = chosen
+    return options
+
+
+def _output_options(args, model, info):
+    """What ``_write_outputs`` needs: small and picklable, for workers."""
+    return argparse.Namespace(
+        force=args.force,
+        proba=args.proba,
+        uncertainty=args.uncertainty,
+        overlay=args.overlay,
+        instances=_instance_options(args, model, info),
+    )
+
+
+def _output_kinds(options):
+    kinds = [("mask", "_labels.png")]
+    if options.proba:
+        kinds += [("proba", "_proba.npy"), ("uncertainty", "_uncertainty.png")]
+    if options.overlay:
+        kinds += [("overlay", "_overlay.png")]
+    if options.instances is not None:
+        kinds += [("instances", "_instances.tif")]
+    return kinds
+
+
+def _write_outputs(options, outputs, image, mask, proba, segments):
     """Write one image's outputs; refuse existing files unless --force."""
     import numpy as np
 
@@ -90,16 +164,115 @@ def _write_outputs(args, outputs, image, mask, proba, segments):
     from ..metrics import uncertainty_map
     from ..plotting import overlay
 
-    keep = {"overwrite": args.force}
+    keep = {"overwrite": options.force}
     write_mask(outputs["mask"], mask, **keep)
-    if args.proba:
+    if options.proba:
         write_array(outputs["proba"], proba.astype(np.float32), **keep)
-        uncertain = uncertainty_map(proba, kind=args.uncertainty)
+        uncertain = uncertainty_map(proba, kind=options.uncertainty)
         write_image(
             outputs["uncertainty"], np.round(uncertain * 255).astype(np.uint8), **keep
         )
-    if args.overlay:
+    if options.overlay:
         write_image(outputs["overlay"], overlay(image, mask, segments=segments), **keep)
+    if options.instances is not None:
+        from ..instances import to_instances
+
+        objects = to_instances(mask, **options.instances)
+        small = objects.max(initial=0) <= np.iinfo(np.uint16).max
+        write_image(
+            outputs["instances"],
+            objects.astype(np.uint16 if small else np.uint32),
+            **keep,
+        )
+
+
+def _another_run(exc, outdir):
+    return CommandError(
+        f"{exc} Is another run writing into {outdir}? (--force replaces "
+        f"earlier outputs.)"
+    )
+
+
+def _predict_here(args, model, plan, options):
+    """Predict in this process, in batches; the number of images written."""
+    results = predict_batches(
+        args,
+        model,
+        list(plan),
+        proba=options.proba,
+        regions=options.overlay,
+        skip=args.skip_errors,
+    )
+    n_written = 0
+    for path, image, mask, proba, segments in results:
+        try:
+            _write_outputs(options, plan[path], image, mask, proba, segments)
+        except FileExistsError as exc:
+            raise _another_run(exc, args.output) from exc
+        n_written += 1
+    return n_written
+
+
+def predict_file(job, model, options):
+    """Read, predict and write one image where the task runs.
+
+    Parameters
+    ----------
+    job : tuple
+        ``(path, outputs)``: the image file and its output paths by kind.
+    model : estimator object
+        The fitted segmenter (sent once to each dask worker).
+    options : argparse.Namespace
+        What to write (see ``_output_options``).
+
+    Returns
+    -------
+    record : tuple
+        ``(path, status, message)``: status ``"ok"``, ``"error"`` (the image
+        cannot be read or predicted; message says why) or ``"exists"`` (an
+        output appeared meanwhile). Images and masks stay on the worker.
+    """
+    path, outputs = job
+    try:
+        image = read_checked(path)
+        ((_, _, mask, proba, segments),) = _predict_items(
+            model, [path], [image], options.proba, options.overlay
+        )
+    except (*_PREDICT_ERRORS, OSError) as exc:
+        return path, "error", str(exc)
+    try:
+        _write_outputs(options, outputs, image, mask, proba, segments)
+    except FileExistsError as exc:
+        return path, "exists", str(exc)
+    return path, "ok", None
+
+
+def _predict_on_workers(args, workers, model, plan, options):
+    """One task per image on the workers; the number of images written.
+
+    Each task reads its image from its path, predicts it and writes its
+    outputs, and sends back a small record: this process never holds the
+    images or masks. Tasks are independent, so the masks are those of
+    predicting one image at a time here.
+    """
+    jobs = list(plan.items())
+    records = workers.map(
+        predict_file, jobs, model, options, shared=[model], ordered=False
+    )
+    n_written = 0
+    bar = progress(args, None, "predicting", total=len(jobs))
+    with contextlib.closing(records), contextlib.closing(bar):
+        for path, status, message in records:
+            bar.update(1)
+            if status == "exists":
+                raise _another_run(message, args.output)
+            if status == "error":
+                if not args.skip_errors:
+                    raise CommandError(message)
+                warnings.warn(f"skipped {path}: {message}", UserWarning)
+                continue
+            n_written += 1
+    return n_written
 
 
 def predict(args):
@@ -107,42 +280,40 @@ def predict(args):
     from ..pipeline import to_device
 
     check_device(args)
-    model, _ = load(args)
+    on_workers = uses_workers(args)
+    model, info = load(args)
     paths = find_input_images(args)
     outdir = args.output
     if os.path.exists(outdir) and not os.path.isdir(outdir):
         raise CommandError(f"-o {outdir} is not a folder.")
-    kinds = [("mask", "_labels.png")]
-    if args.proba:
-        kinds += [("proba", "_proba.npy"), ("uncertainty", "_uncertainty.png")]
-    if args.overlay:
-        kinds += [("overlay", "_overlay.png")]
-    plan = dict(zip(paths, output_plan(args, paths, outdir, kinds)))
-    set_n_jobs(model, args.n_jobs)
+    options = _output_options(args, model, info)
+    plan = dict(zip(paths, output_plan(args, paths, outdir, _output_kinds(options))))
     if args.device is not None:
         to_device(model, args.device)
-    paths = check_inputs(args, paths, model, skip=args.skip_errors)
-    os.makedirs(outdir, exist_ok=True)
-    check_folder_writable(outdir)
-
-    results = predict_batches(
-        args,
-        model,
-        paths,
-        proba=args.proba,
-        regions=args.overlay,
-        skip=args.skip_errors,
-    )
-    n_written = 0
-    for path, image, mask, proba, segments in results:
-        try:
-            _write_outputs(args, plan[path], image, mask, proba, segments)
-        except FileExistsError as exc:
-            raise CommandError(
-                f"{exc} Is another run writing into {outdir}? (--force replaces "
-                f"earlier outputs.)"
-            ) from exc
-        n_written += 1
+    if not on_workers:
+        set_n_jobs(model, args.n_jobs)
+        paths = check_inputs(args, paths, model, skip=args.skip_errors)
+        os.makedirs(outdir, exist_ok=True)
+        check_folder_writable(outdir)
+        n_written = _predict_here(args, model, {p: plan[p] for p in paths}, options)
+    else:
+        # One image per task: the workers are the parallelism.
+        set_n_jobs(model, 1)
+        with image_workers(args, lambda text: say(args, text)) as workers:
+            if workers.client is not None:  # workers may run in other folders
+                plan = {
+                    absolute(p): {k: absolute(o) for k, o in outputs.items()}
+                    for p, outputs in plan.items()
+                }
+                paths = list(plan)
+            paths = check_inputs(
+                args, paths, model, skip=args.skip_errors, workers=workers
+            )
+            os.makedirs(outdir, exist_ok=True)
+            check_folder_writable(outdir)
+            n_written = _predict_on_workers(
+                args, workers, model, {p: plan[p] for p in paths}, options
+            )
     skipped = len(plan) - n_written
     note = f" ({skipped} skipped, see the warnings)" if skipped else ""
     say(args, f"wrote predictions of {n_written} images to {outdir}{note}")
@@ -171,6 +342,7 @@ def evaluate(args):
     from ..pipeline import to_device
 
     check_device(args)
+    uses_workers(args)
     model, _ = load(args)
     check_dir(args.truth, "--truth")
     paths = find_input_images(args)
@@ -188,17 +360,17 @@ def evaluate(args):
     check_inputs(args, [p for p, _ in pairs], model)
     for _, truth_file in pairs:
         read_labels(truth_file)
-    set_n_jobs(model, args.n_jobs)
     if args.device is not None:
         to_device(model, args.device)
 
     rows, truths, preds = [], [], []
-    results = predict_batches(args, model, [p for p, _ in pairs])
-    for (path, truth_file), (_, image, mask, _, _) in zip(pairs, results):
-        truth = read_labels(truth_file, shape=image.shape)
-        truths.append(truth)
-        preds.append(mask)
-        rows.append({"image": os.fspath(path), **scores([truth], [mask])})
+    with library_backend(args, model, lambda text: say(args, text)):
+        results = predict_batches(args, model, [p for p, _ in pairs])
+        for (path, truth_file), (_, image, mask, _, _) in zip(pairs, results):
+            truth = read_labels(truth_file, shape=image.shape)
+            truths.append(truth)
+            preds.append(mask)
+            rows.append({"image": os.fspath(path), **scores([truth], [mask])})
     if not any((t >= 0).any() for t in truths):
         raise CommandError("the truth files have no labeled pixel; nothing to score.")
     keys = ("miou", "dice", "accuracy")
