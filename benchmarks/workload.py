@@ -57,6 +57,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -64,7 +65,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 METHODS = ("fit_predict", "fit+predict", "skimage", "ilastik")
-QUICK = dict(n="4", size="256", channels="1,3", repeats=1, fixed_size=256, fixed_n=4)
+QUICK = dict(n="4", size="256", channels="1", repeats=1, fixed_size=256, fixed_n=4)
 
 
 # ---------------------------------------------------------------- worker
@@ -203,16 +204,53 @@ def ensure_data(kind, n, size, seed, timeout):
     return collection_dir(kind, size, seed)
 
 
-def measure(spec, timeout):
-    """One fresh process; the result dict, or a dict with ``skip``."""
+def _rss_gb(pid):
     try:
-        out = _subprocess(["--worker", json.dumps(spec)], timeout)
-    except subprocess.TimeoutExpired:
-        return dict(spec, skip=f"timeout (> {timeout:.0f} s)")
-    except subprocess.CalledProcessError as exc:
-        tail = (exc.stderr.strip().splitlines() or ["?"])[-1]
-        return dict(spec, skip=f"failed: {tail[:120]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 2**20
+    except OSError:  # not Linux, or the process has ended
+        pass
+    return 0.0
+
+
+def measure(spec, timeout, max_rss_gb):
+    """One fresh process; the result dict, or a dict with ``skip``.
+
+    The process is killed when it runs past ``timeout`` seconds or its
+    resident memory passes ``max_rss_gb`` (checked twice a second), so
+    that one method cannot exhaust a shared machine.
+    """
+    cmd = [sys.executable, __file__, "--worker", json.dumps(spec)]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        start = time.monotonic()
+        skip = None
+        while proc.poll() is None:
+            if time.monotonic() - start > timeout:
+                skip = f"timeout (> {timeout:.0f} s)"
+            elif _rss_gb(proc.pid) > max_rss_gb:
+                skip = f"killed: RSS over {max_rss_gb:.1f} GB"
+            if skip:
+                proc.kill()
+                proc.wait()
+                return dict(spec, skip=skip)
+            time.sleep(0.5)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode:
+            tail = (err.read().strip().splitlines() or ["?"])[-1]
+            return dict(spec, skip=f"failed: {tail[:120]}")
+        return json.loads(out.read().strip().splitlines()[-1])
+
+
+def _memory_gb():
+    """Total memory of this machine in GB (Linux), or None."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def points(args):
@@ -368,7 +406,16 @@ def main(argv=None):
     )
     parser.add_argument("--n-jobs", type=int, default=None, help="make_segmenter's")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data")
-    parser.add_argument("--timeout", type=float, default=4 * 3600)
+    parser.add_argument(
+        "--timeout", type=float, default=4 * 3600, help="seconds per process"
+    )
+    parser.add_argument(
+        "--max-rss-gb",
+        type=float,
+        default=None,
+        help="kill a method's process above this resident memory (default: "
+        "80%% of the machine's memory) and report it as skipped",
+    )
     parser.add_argument("--plots", default=str(HERE / "_plots"))
     parser.add_argument("--results", default=str(HERE / "_out" / "workload.jsonl"))
     parser.add_argument(
@@ -383,8 +430,8 @@ def main(argv=None):
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run: N=4 at 256², grey and RGB, one repeat, results in "
-        "_out/workload_quick.jsonl",
+        help="smoke run: N=4 at 256², grey (add --channels 1,3 for RGB), one "
+        "repeat, results in _out/workload_quick.jsonl",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--make-data", help=argparse.SUPPRESS)
@@ -423,6 +470,7 @@ def main(argv=None):
         from accuracy import machine
 
         results.parent.mkdir(parents=True, exist_ok=True)
+        max_rss = args.max_rss_gb or 0.8 * (_memory_gb() or float("inf"))
         if not args.append:
             results.write_text("")
         about = machine().replace("over seeds", "over repeats")
@@ -444,7 +492,7 @@ def main(argv=None):
                         repeat=repeat,
                         folder=str(folder),
                     )
-                    row = measure(spec, args.timeout)
+                    row = measure(spec, args.timeout, max_rss)
                     row.pop("folder", None)
                     row["load"] = os.getloadavg()[0]
                     with results.open("a") as f:
