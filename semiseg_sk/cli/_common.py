@@ -147,13 +147,15 @@ def check_inputs(args, paths, model, *, skip=False, workers=None):
     else:
         errors = workers.map(check_file, paths, expected)
     good = []
-    for path, error in zip(paths, progress(args, errors, "checking", len(paths))):
-        if error is not None:
-            if not skip:
-                raise error
-            warnings.warn(f"skipped {path}: {error}", UserWarning)
-            continue
-        good.append(path)
+    bar = progress(args, errors, "checking", len(paths))
+    with contextlib.closing(errors), contextlib.closing(bar):
+        for path, error in zip(paths, bar):
+            if error is not None:
+                if not skip:
+                    raise error
+                warnings.warn(f"skipped {path}: {error}", UserWarning)
+                continue
+            good.append(path)
     if not good:
         raise CommandError(f"none of the {len(paths)} images can be read.")
     return good
