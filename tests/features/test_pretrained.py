@@ -264,3 +264,9 @@ def test_without_torch_fit_raises_import_error(monkeypatch, tiny_regions):
     monkeypatch.setattr(glue, "import_torch", no_torch)
     with pytest.raises(ImportError, match="PyTorch"):
         PretrainedFeatures().fit(tiny_regions)
+
+
+def test_verbose_prints_one_line_per_image(capsys, tiny_regions):
+    PretrainedFeatures(stages=(0,), verbose=1).fit_transform(tiny_regions[:2])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("[PretrainedFeatures] image 2/2")
