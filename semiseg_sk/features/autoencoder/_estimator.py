@@ -1,6 +1,6 @@
 # Authors: The semiseg_sk developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""AutoencoderFeatures: region codes learned from labeled and unlabeled images."""
+"""AutoencoderFeatures: a texture filter bank learned from all images."""
 
 import warnings
 from numbers import Integral, Real
@@ -9,91 +9,105 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted
 
 from ...base import RegionFeatureMixin
 from ...utils._docstring import docstring
-from ...utils._image import as_float_image, channels_last
 from ...utils._parallel import N_JOBS, capped_n_jobs
 from ...utils._random import RANDOM_STATE, draw_seed
 from ...utils.fixes import Interval, StrOptions, _fit_context
-from .._patches import region_patches
+from ...utils.validation import check_image, n_channels
 from .._torch import TorchModuleMixin, import_torch, resolve_device, torch_threads
 from ._callbacks import Callback, ProgressBar
-from ._network import build_autoencoder
-from ._scaling import fit_input_scale, scale_image, scale_patches
+from ._kmeans import kmeans_filters, sample_windows
+from ._maps import RegionPooler, response_strips, rows_per_strip
+from ._network import build_autoencoder, decode, rectified, responses, target
+from ._scaling import fit_input_scale, pyramid
 from ._training import INFERENCE_BATCH, TrainingLoop
 
 __all__ = ["AutoencoderFeatures"]
 
+# Windows clustered by k-means, drawn from the training crops.
+_KMEANS_WINDOWS = 10000
+# Largest pool of training crops cut at fit; each epoch draws
+# ``patches_per_epoch`` of them.
+_MAX_POOL = 8192
+
 
 @docstring
 class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
-    """Append codes of a convolutional autoencoder trained on region patches.
+    """Append texture energy of a filter bank learned from all images.
 
-    A square patch around every region of every image passed to ``fit`` (the
-    labeled and the unlabeled images alike; ``y`` is ignored) trains a small
-    convolutional autoencoder. ``transform`` encodes each region's patch and
-    appends its ``latent_dim`` code to the region's features, so the
-    classifier sees what regions look like across the whole image collection.
+    A bank of ``n_filters`` convolution filters is learned from random crops
+    of every image passed to ``fit`` (the labeled and the unlabeled images
+    alike; ``y`` is ignored), at each of several ``scales`` (the image
+    block-averaged by 1, 2, 4, ...): the filters start from k-means on
+    contrast-normalised, whitened ``kernel_size`` windows of the crops (Coates
+    & Ng, 2011) and are then fine-tuned as the encoder of a sparse denoising
+    convolutional autoencoder, whose one-layer decoder redraws the
+    contrast-normalised crops from the rectified responses.
+
+    ``transform`` filters every image at every scale, rectifies the
+    responses, interpolates them back to the image's pixels and pools them
+    over each region's pixels (mean and standard deviation, optionally the
+    maximum): each region gets the energy of each oriented, frequency-tuned
+    filter, the texture cue that intensity statistics miss. The same maps, at
+    pixel resolution, come from :meth:`pixel_features`.
 
     Parameters
     ----------
-    encoding : {"patch", "image"}, default="patch"
-        ``"patch"``: each region's patch (its bounding box times ``context``,
-        resampled to ``patch_size``) is encoded to a ``latent_dim`` code by a
-        convolutional encoder ending in a linear layer. ``"image"``: a fully
-        convolutional autoencoder is trained on ``patch_size`` crops at the
-        image's own resolution around the regions; ``transform`` encodes each
-        whole image once and averages the ``latent_dim`` feature maps over
-        every region. ``context`` and ``mask_outside`` do not apply to it,
-        and ``normalize`` is always ``"global"``.
-    latent_dim : int, default=8
-        Length of each region's code.
+    n_filters : int, default=16
+        Filters of the bank, shared by all scales.
+    kernel_size : int, default=7
+        Side of the filters in pixels of their scale; odd, at least 3.
+    scales : tuple of int, default=(1, 2, 4)
+        Block-averaging factors of the image the bank runs on; the bank sees
+        ``kernel_size * s`` pixels at scale ``s``.
+    rectify : {"abs", "split"}, default="abs"
+        ``"abs"``: one map per filter and scale, the response's magnitude;
+        ``"split"``: two, its positive and negative parts (twice the
+        columns; keeps the sign, e.g. dark against bright lines).
+    smooth : int, default=5
+        Side of the box filter that averages the rectified responses at
+        each scale, in pixels of that scale, before they are pooled: energy
+        maps that also carry a little context around each pixel. 0 or 1
+        pools the rectified responses themselves.
+    pooling : tuple of {"mean", "std", "max"}, default=("mean",)
+        Statistics of each map over each region's pixels. Each adds
+        ``n_maps_`` columns; more columns weigh more in the classifier's
+        neighbour graph.
+    latent_dim : int, default=None
+        Project the pooled block of each region (standardised) onto its
+        first ``latent_dim`` principal components over all regions seen at
+        fit, and append those instead: fewer columns for the classifier's
+        neighbour graph. None appends every pooled map.
+    init : {"kmeans", "random"}, default="kmeans"
+        Start of the filters: k-means on whitened windows, or random.
     patch_size : int, default=16
-        Side of the patches in pixels; a power of two, at least 8.
-    context : float or tuple of float, default=(1.5, 4.0)
-        Side of the sampled square relative to the region's bounding box. A
-        tuple samples one patch per value (several scales: the region and its
-        surroundings) and stacks them as input channels.
-    mask_outside : bool, default=False
-        Blank the pixels outside the region (set them to the patch's mean
-        after normalisation) in the network's input and target, so codes
-        describe the region only; False keeps the surroundings.
-    normalize : {"patch", "global"}, default="patch"
-        ``"patch"`` standardises each patch by its own mean and standard
-        deviation per channel (over the region's pixels with
-        ``mask_outside=True``), so codes describe texture and shape and leave
-        brightness to :class:`~semiseg_sk.RegionStats`; ``"global"`` uses the
-        statistics of all training patches.
+        Side of the training crops, in pixels of their scale.
     noise : float, default=0.1
-        Standard deviation of the Gaussian noise added to the (normalised)
-        input while training: a denoising autoencoder. 0 disables it.
-    jitter : float, default=0.0
-        Training-time augmentation: from the second epoch on, every epoch
-        samples new random crops around each training region, their centre
-        shifted and their side rescaled by up to this fraction of the side.
-        0 trains on the centred patches only.
-    loss : {"mse", "bce"}, default="mse"
-        Reconstruction loss. ``"bce"`` rescales patches to [0, 1] with the
-        minimum and maximum seen at fit and uses binary cross-entropy on the
-        decoder's logits; it ignores ``normalize``.
+        Standard deviation of the Gaussian noise added to the (standardised)
+        crops the encoder sees while training: a denoising autoencoder.
+    sparsity : float, default=0.01
+        Weight of the mean rectified response in the loss: a sparse
+        autoencoder. 0 disables it.
     optimizer : {"adam", "sgd"}, default="adam"
         Optimiser (SGD uses momentum 0.9).
     learning_rate : float, default=1e-3
         Step size of the optimiser.
-    max_iter : int, default=10
-        Largest number of epochs (passes over the training patches).
-    patches_per_epoch : int, default=None
-        Training patches each epoch draws at random, anew every epoch, from
-        the patches of all regions; None trains on every patch at every
-        epoch. Bounds the cost of an epoch however many images are given,
-        while every region is still encoded by ``transform``.
-    batch_size : int, default=256
-        Patches per gradient step.
-    n_filters : int, default=16
-        Channels of the first convolution; doubled at each downsampling.
+    max_iter : int, default=3
+        Largest number of fine-tuning epochs. In the first epoch of a run of
+        more than one only the decoder learns. 0 keeps the k-means filters
+        as they are (no training; ``history_`` is empty).
+    patches_per_epoch : int, default=512
+        Training crops each epoch draws at random from the pool cut at fit
+        (``patches_per_epoch * max_iter`` crops, at most 8192, spread over
+        all images by their areas and over the scales); None draws the whole
+        pool every epoch.
+    batch_size : int, default=64
+        Crops per gradient step.
     validation_fraction : float, default=0.1
-        Fraction of the patches held out to stop early. 0 disables early
+        Fraction of the crops held out to stop early. 0 disables early
         stopping.
     n_iter_no_change : int, default=5
         Stop when the validation loss has not improved by ``tol`` for this
@@ -101,12 +115,13 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     tol : float, default=1e-4
         Smallest relative improvement of the validation loss that counts.
     device : str, default="cpu"
-        Where the network trains: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
-        ``"auto"`` (CUDA when available). Asking for CUDA where there is none
-        raises at fit. :meth:`to_device` moves a fitted network.
+        Where the network trains and filters: ``"cpu"``, ``"cuda"``,
+        ``"cuda:N"`` or ``"auto"`` (CUDA when available). Asking for CUDA
+        where there is none raises at fit. :meth:`to_device` moves a fitted
+        network.
     warm_start : bool, default=False
-        Continue training the fitted network at the next ``fit`` instead of
-        starting from new weights.
+        Continue training the fitted filters at the next ``fit`` instead of
+        starting from k-means again.
     callbacks : list of Callback, default=None
         :class:`~semiseg_sk.features.Callback` objects told of the events of
         the training loop (epochs, batches, begin and end).
@@ -114,16 +129,17 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         0 is silent; 1 shows a progress bar over epochs with the losses.
     {torch_random_state}
     n_jobs : int, default=None
-        Images whose patches are extracted in parallel, never more than
-        there are images. ``None`` means 1 unless in a
-        :obj:`joblib.parallel_backend` context; ``-1`` means all processors.
-        Codes do not depend on ``n_jobs``: torch always trains and encodes
-        with one CPU thread (see Notes).
+        Images cropped at fit and filtered at transform in parallel (in
+        threads), never more than there are images. ``None`` means 1 unless
+        in a :obj:`joblib.parallel_backend` context; ``-1`` means all
+        processors. Features do not depend on ``n_jobs``: torch always runs
+        on one CPU thread per image (see Notes).
 
     Attributes
     ----------
     module_ : torch.nn.ModuleDict
-        The trained network, with ``"encoder"`` and ``"decoder"``.
+        The trained network, with ``"encoder"`` (the filter bank, a
+        ``Conv2d``) and ``"decoder"``.
     history_ : list of dict
         One dict per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (None
         without validation) and ``duration`` in seconds.
@@ -136,16 +152,23 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
         Their names.
     block_feature_names_ : list of str
-        Names of the columns this step appends.
+        Names of the columns this step appends, e.g.
+        ``"autoencoder_s2_f5_mean"`` (filter 5 at scale 2, region mean), or
+        ``"autoencoder0"``, ... with ``latent_dim``.
     n_features_out_ : int
-        Number of columns appended, ``latent_dim``.
+        Number of columns appended: ``n_maps_`` times ``len(pooling)``, or
+        ``latent_dim`` (at most the number of regions and of pooled maps).
+    projection_ : sklearn.pipeline.Pipeline or None
+        The standardisation and PCA of the pooled blocks with
+        ``latent_dim``; None without.
+    n_maps_ : int
+        Response maps per pixel: ``n_filters * len(scales)``, twice that
+        with ``rectify="split"``.
     n_channels_ : int
         Number of image channels seen at fit.
-    n_inputs_ : int
-        Input channels of the network: ``n_channels_`` times the number of
-        ``context`` values.
     input_scale_ : tuple of ndarray
-        Global offset and scale of the network's inputs, per input channel.
+        Per-channel mean and standard deviation of all pixels seen at fit,
+        which standardise the images.
 
     See Also
     --------
@@ -153,20 +176,33 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
 
     Notes
     -----
+    Each ``kernel_size`` window is normalised by its own mean and standard
+    deviation before it is filtered, so the maps describe the structure of
+    the texture, not its brightness or contrast (which
+    :class:`~semiseg_sk.RegionStats` measures).
+
+    Images are filtered in strips of rows: memory grows with the width of an
+    image and the number of maps, not with its area, besides the image's
+    pyramid (a third more than the image, in float32).
+
     On the CPU, torch runs on one thread during ``fit`` and ``transform``
     (the global setting is restored afterwards). Its OpenMP threads spin
     while they wait for each other, so on a busy machine several threads
-    can be much slower than one; one thread also keeps the codes bitwise
+    can be much slower than one; one thread also keeps the features bitwise
     identical whatever ``n_jobs`` is.
 
-    Scaling the code block is left to the classifier: the default one
-    standardises every column. How the defaults compare with other settings
-    is measured in ``benchmarks/`` (see the user guide).
+    The same ``random_state`` gives bitwise identical features on the CPU.
+    Fitted models pickle with their weights as a state dict; a model trained
+    on CUDA loads on a CPU-only machine with a
+    :class:`~semiseg_sk.exceptions.DeviceWarning`.
 
-    The same ``random_state`` gives bitwise identical codes on the CPU with
-    the same number of torch threads. Fitted models pickle with their weights
-    as a state dict; a model trained on CUDA loads on a CPU-only machine with
-    a :class:`~semiseg_sk.exceptions.DeviceWarning`.
+    References
+    ----------
+    A. Coates and A. Y. Ng, "The importance of encoding versus training with
+    sparse coding and vector quantization", ICML 2011.
+
+    A. Coates, H. Lee and A. Y. Ng, "An analysis of single-layer networks in
+    unsupervised feature learning", AISTATS 2011.
 
     Examples
     --------
@@ -174,28 +210,31 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     >>> from semiseg_sk import Superpixels, AutoencoderFeatures
     >>> images = [np.random.RandomState(i).rand(32, 32) for i in range(3)]
     >>> regions = Superpixels(n_segments=16).fit_transform(images)
-    >>> ae = AutoencoderFeatures(latent_dim=4, max_iter=2, random_state=0)
+    >>> ae = AutoencoderFeatures(n_filters=4, max_iter=2, random_state=0)
     >>> out = ae.fit_transform(regions)
-    >>> out[0].features.shape == (regions[0].n_regions, 4)
+    >>> out[0].features.shape == (regions[0].n_regions, 4 * 3)
     True
+    >>> ae.pixel_features(images[0]).shape
+    (32, 32, 12)
     """
 
     _parameter_constraints = {
-        "encoding": [StrOptions({"patch", "image"})],
-        "latent_dim": [Interval(Integral, 1, None, closed="left")],
-        "patch_size": [Interval(Integral, 8, None, closed="left")],
-        "context": [Interval(Real, 0, None, closed="neither"), tuple, list],
-        "mask_outside": ["boolean"],
-        "normalize": [StrOptions({"patch", "global"})],
+        "n_filters": [Interval(Integral, 1, None, closed="left")],
+        "kernel_size": [Interval(Integral, 3, None, closed="left")],
+        "scales": [tuple, list],
+        "rectify": [StrOptions({"abs", "split"})],
+        "smooth": [Interval(Integral, 0, None, closed="left")],
+        "pooling": [tuple, list],
+        "latent_dim": [Interval(Integral, 1, None, closed="left"), None],
+        "init": [StrOptions({"kmeans", "random"})],
+        "patch_size": [Interval(Integral, 4, None, closed="left")],
         "noise": [Interval(Real, 0, None, closed="left")],
-        "jitter": [Interval(Real, 0, 1, closed="left")],
-        "loss": [StrOptions({"mse", "bce"})],
+        "sparsity": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions({"adam", "sgd"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
         "patches_per_epoch": [Interval(Integral, 1, None, closed="left"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "n_filters": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -210,21 +249,22 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        encoding="patch",
-        latent_dim=8,
+        n_filters=16,
+        kernel_size=7,
+        scales=(1, 2, 4),
+        rectify="abs",
+        smooth=5,
+        pooling=("mean",),
+        latent_dim=None,
+        init="kmeans",
         patch_size=16,
-        context=(1.5, 4.0),
-        mask_outside=False,
-        normalize="patch",
         noise=0.1,
-        jitter=0.0,
-        loss="mse",
+        sparsity=0.01,
         optimizer="adam",
         learning_rate=1e-3,
-        max_iter=10,
-        patches_per_epoch=None,
-        batch_size=256,
-        n_filters=16,
+        max_iter=3,
+        patches_per_epoch=512,
+        batch_size=64,
         validation_fraction=0.1,
         n_iter_no_change=5,
         tol=1e-4,
@@ -235,21 +275,22 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         random_state=None,
         n_jobs=None,
     ):
-        self.encoding = encoding
+        self.n_filters = n_filters
+        self.kernel_size = kernel_size
+        self.scales = scales
+        self.rectify = rectify
+        self.smooth = smooth
+        self.pooling = pooling
         self.latent_dim = latent_dim
+        self.init = init
         self.patch_size = patch_size
-        self.context = context
-        self.mask_outside = mask_outside
-        self.normalize = normalize
         self.noise = noise
-        self.jitter = jitter
-        self.loss = loss
+        self.sparsity = sparsity
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.patches_per_epoch = patches_per_epoch
         self.batch_size = batch_size
-        self.n_filters = n_filters
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
@@ -262,95 +303,60 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
 
     # -- parameters ---------------------------------------------------------
 
-    def _contexts(self):
-        if self.encoding == "image":
-            return (None,)
-        if isinstance(self.context, (tuple, list)):
-            return tuple(self.context)
-        return (self.context,)
-
     def _check_params(self):
-        if self.patch_size & (self.patch_size - 1):
+        name = type(self).__name__
+        if self.kernel_size % 2 == 0:
             raise ValueError(
-                f"patch_size must be a power of two (8, 16, 32, ...); got "
-                f"{self.patch_size}."
+                f"kernel_size must be odd, so that each map is centred on its "
+                f"pixel; got {self.kernel_size}."
             )
-        contexts = self._contexts()
-        valid = all(
-            c is None
-            or isinstance(c, Real)
-            and not isinstance(c, bool)
-            and np.isfinite(c)
-            and c > 0
-            for c in contexts
-        )
-        if not contexts or not valid:
+        scales = tuple(self.scales)
+        if not scales or not all(
+            isinstance(s, Integral) and not isinstance(s, bool) and s >= 1
+            for s in scales
+        ):
             raise ValueError(
-                f"context must be a positive number or a non-empty sequence of "
-                f"positive numbers; got context={self.context!r}."
+                f"scales must be a non-empty tuple of ints >= 1 (block-averaging "
+                f"factors, e.g. (1, 2, 4)); got {self.scales!r}."
             )
-        for i, callback in enumerate(self.callbacks or ()):
+        if len(set(scales)) != len(scales):
+            raise ValueError(f"scales has repeated values: {self.scales!r}.")
+        pooling = tuple(self.pooling)
+        allowed = ("mean", "std", "max")
+        if not pooling or any(p not in allowed for p in pooling):
+            raise ValueError(
+                f"pooling must be a non-empty tuple of {allowed}; got {self.pooling!r}."
+            )
+        if len(set(pooling)) != len(pooling):
+            raise ValueError(f"pooling has repeated values: {self.pooling!r}.")
+        for callback in self.callbacks or ():
             if not isinstance(callback, Callback):
                 raise TypeError(
-                    f"callbacks[{i}] is a {type(callback).__name__}; expected a "
-                    f"semiseg_sk.features.Callback (subclass it and override the "
-                    f"hooks you need)."
+                    f"callbacks of {name} must hold semiseg_sk.features.Callback "
+                    f"objects; got a {type(callback).__name__}."
                 )
 
-    def _uses_inside(self):
-        return self.mask_outside and self.encoding == "patch"
-
-    # -- patches ------------------------------------------------------------
-
-    def _raw_patches(self, X, seeds=None):
-        """Patches (n, C * n_scales, P, P), inside masks of the same shape, counts.
-
-        ``seeds`` (one int per image) turns on random crops (``jitter``). The
-        inside masks are None unless ``mask_outside=True`` needs them.
-        """
-        if seeds is None:
-            seeds = [None] * len(X)
-        per_image = Parallel(n_jobs=capped_n_jobs(self.n_jobs, len(X)))(
-            delayed(_image_patches)(
-                regions,
-                seed,
-                patch_size=self.patch_size,
-                contexts=self._contexts(),
-                side=self.patch_size if self.encoding == "image" else None,
-                jitter=self.jitter if seed is not None else 0.0,
-                return_inside=self._uses_inside(),
-            )
-            for regions, seed in zip(X, seeds)
-        )
-        patches = np.concatenate([p for p, _ in per_image])
-        inside = None
-        if self._uses_inside():
-            inside = np.concatenate([m for _, m in per_image])
-        return patches, inside, [len(p) for p, _ in per_image]
-
-    def _scale(self, patches, inside):
-        per_patch = self.normalize == "patch" and self.encoding == "patch"
-        return scale_patches(
-            patches, inside, self.input_scale_, loss=self.loss, per_patch=per_patch
-        )
-
-    def _network_inputs(self, X):
-        patches, inside, counts = self._raw_patches(X)
-        scaled, undo = self._scale(patches, inside)
-        return scaled, counts, undo
+    def _map_names(self):
+        parts = ("",) if self.rectify == "abs" else ("_pos", "_neg")
+        return [
+            f"autoencoder_s{s}_f{j}{p}"
+            for s in self.scales
+            for p in parts
+            for j in range(self.n_filters)
+        ]
 
     # -- fitting ------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Train the autoencoder on the patches of all regions of all images.
+        """Learn the filter bank from random crops of all images.
 
         Parameters
         ----------
         {regions}
         y : None
-            Ignored: the autoencoder learns from labeled and unlabeled images
-            alike. Accepted so the step fits inside a Pipeline.
+            Ignored: the filters are learned from labeled and unlabeled
+            images alike. Accepted so the step fits inside a Pipeline.
 
         Returns
         -------
@@ -362,10 +368,10 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
-        """Train on all regions of all images, then append their codes.
+        """Learn the filter bank from all images, then append the pooled maps.
 
-        The same as ``fit(X).transform(X)``, with each region's patch cut
-        out of its image once.
+        The same as ``fit(X).transform(X)``; with ``latent_dim`` the images
+        are filtered once.
 
         Parameters
         ----------
@@ -376,129 +382,178 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         Returns
         -------
         regions : list of Regions
-            New Regions objects whose features end with the ``latent_dim``
-            codes.
+            New Regions objects whose features end with the
+            ``n_features_out_`` columns of this step.
         """
-        X, inputs, counts = self._fit(X)
-        if self.encoding == "image":
+        X, blocks = self._fit(X)
+        if blocks is None:
             return self.transform(X)
-        return self._append_codes(X, inputs, counts)
+        return [self._append_block(r, b) for r, b in zip(X, blocks)]
 
     def _fit(self, X):
-        """Fit; return the checked X, its network inputs and patch counts."""
+        """Fit; return the checked X and, with ``latent_dim``, its blocks."""
         self._check_params()
         torch = import_torch()
         continuing = self.warm_start and hasattr(self, "module_")
         previous = getattr(self, "n_channels_", None)
+        shapes = (previous, getattr(self, "n_maps_", None))
         X = self._check_fit_input(X)
-        n_inputs = self.n_channels_ * len(self._contexts())
-        if continuing and (previous != self.n_channels_ or n_inputs != self.n_inputs_):
+        if continuing and shapes != (self.n_channels_, self._n_maps()):
             raise ValueError(
                 f"warm_start=True but X has {self.n_channels_} channel(s) and "
-                f"{len(self._contexts())} context scale(s); the first fit had "
-                f"{previous} channel(s) and {self.n_inputs_} network input(s). "
-                f"Use warm_start=False to train a new network."
+                f"the parameters give {self._n_maps()} maps; the first fit had "
+                f"{shapes[0]} channel(s) and {shapes[1]} maps. Use "
+                f"warm_start=False to train a new network."
             )
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
         seed = draw_seed(rng)
         generator = torch.Generator().manual_seed(seed)
-
-        patches, inside, counts = self._raw_patches(X)
         if not continuing:
-            self.input_scale_ = fit_input_scale(patches, self.n_channels_, self.loss)
-        inputs, _ = self._scale(patches, inside)
+            self.input_scale_ = fit_input_scale([r.image for r in X])
+        crops = self._training_crops(X, rng)
 
-        n = len(inputs)
+        if not continuing:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                self.module_ = self._build_module()
+            if self.init == "kmeans":
+                self._init_kmeans(crops, rng)
+            self.history_ = []
+        self.module_.to(device)
+        self.device_ = device
+        self.n_iter_ = 0
+        if self.max_iter:
+            train, valid = self._split(crops, rng)
+            callbacks = list(self.callbacks or ())
+            if self.verbose:
+                callbacks.append(ProgressBar(desc="autoencoder"))
+            loop = TrainingLoop(self, generator, callbacks)
+            with torch_threads(1):
+                loop.run(train, valid)
+        self.module_.eval()
+        self.n_maps_ = self._n_maps()
+        names = self._map_names()
+        self.block_feature_names_ = [f"{n}_{p}" for p in self.pooling for n in names]
+        self.projection_ = None
+        blocks = None
+        if self.latent_dim is not None:
+            blocks = self._pooled_blocks(X)
+            self._fit_projection(np.vstack(blocks), rng)
+            blocks = [self.projection_.transform(b) for b in blocks]
+        self.n_features_out_ = len(self.block_feature_names_)
+        return X, blocks
+
+    def _fit_projection(self, pooled, rng):
+        from sklearn.decomposition import PCA
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        k = min(self.latent_dim, *pooled.shape)
+        self.projection_ = make_pipeline(
+            StandardScaler(),
+            PCA(k, svd_solver="full", random_state=draw_seed(rng)),
+        ).fit(pooled)
+        self.block_feature_names_ = [f"autoencoder{i}" for i in range(k)]
+
+    def _n_maps(self):
+        per_scale = self.n_filters * (1 if self.rectify == "abs" else 2)
+        return per_scale * len(tuple(self.scales))
+
+    def _build_module(self):
+        return build_autoencoder(self.n_channels_, self.n_filters, self.kernel_size)
+
+    def _training_crops(self, X, rng):
+        """The pool of crops, ``(n, C, P + k - 1, P + k - 1)`` float32."""
+        per_epoch = self.patches_per_epoch or _MAX_POOL
+        n_pool = min(per_epoch * max(self.max_iter, 1), max(per_epoch, _MAX_POOL))
+        if self.patches_per_epoch is None:
+            n_pool = _MAX_POOL
+        areas = np.array([r.image.shape[0] * r.image.shape[1] for r in X], float)
+        per_image = rng.multinomial(n_pool, areas / areas.sum())
+        per_scale = [
+            rng.multinomial(n, [1 / len(self.scales)] * len(self.scales))
+            for n in per_image
+        ]
+        seeds = draw_seed(rng, size=len(X))
+        jobs = capped_n_jobs(self.n_jobs, len(X))
+        parts = Parallel(n_jobs=jobs, prefer="threads")(
+            delayed(_image_crops)(
+                r.image,
+                self.input_scale_,
+                tuple(self.scales),
+                self.kernel_size // 2,
+                self.patch_size,
+                counts,
+                seed,
+            )
+            for r, counts, seed in zip(X, per_scale, seeds)
+        )
+        return np.concatenate(parts)
+
+    def _init_kmeans(self, crops, rng):
+        torch = import_torch()
+        windows = sample_windows(crops, self.kernel_size, _KMEANS_WINDOWS, rng)
+        weight, bias = kmeans_filters(
+            windows, self.n_filters, self.n_channels_, self.kernel_size, rng
+        )
+        encoder = self.module_["encoder"]
+        with torch.no_grad():
+            encoder.weight.copy_(torch.from_numpy(weight))
+            encoder.bias.copy_(torch.from_numpy(bias))
+
+    def _split(self, crops, rng):
+        n = len(crops)
         n_valid = int(round(self.validation_fraction * n))
         if self.validation_fraction > 0 and (n_valid < 1 or n - n_valid < 1):
             warnings.warn(
                 f"validation_fraction={self.validation_fraction} leaves no "
-                f"training or no validation patch out of {n} regions; training "
-                f"on all of them without early stopping.",
+                f"training or no validation crop out of {n}; training on all "
+                f"of them without early stopping.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             n_valid = 0
         order = rng.permutation(n)
-        valid_idx, train_idx = order[:n_valid], order[n_valid:]
-        valid, train = _tensor(inputs[valid_idx]), _tensor(inputs[train_idx])
-
-        def random_crops():
-            # Random crops around every training region, new at each epoch.
-            p, m, _ = self._raw_patches(X, seeds=draw_seed(rng, size=len(X)))
-            m = None if m is None else m[train_idx]
-            return _tensor(self._scale(p[train_idx], m)[0])
-
-        if not continuing:
-            self.n_inputs_ = n_inputs
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                self.module_ = self._build_module()
-            self.history_ = []
-        self.module_.to(device)
-        self.device_ = device
-        callbacks = list(self.callbacks or ())
-        if self.verbose:
-            callbacks.append(ProgressBar(desc="autoencoder"))
-        loop = TrainingLoop(
-            self, generator, callbacks, augment=random_crops if self.jitter else None
-        )
-        with torch_threads(1):
-            loop.run(train, valid)
-        self.block_feature_names_ = [f"autoencoder{i}" for i in range(self.latent_dim)]
-        self.n_features_out_ = self.latent_dim
-        return X, inputs, counts
-
-    def _build_module(self):
-        return build_autoencoder(
-            self.n_inputs_,
-            self.patch_size,
-            self.latent_dim,
-            self.n_filters,
-            self.encoding,
+        torch = import_torch()
+        return (
+            torch.from_numpy(crops[order[n_valid:]]),
+            torch.from_numpy(crops[order[:n_valid]]),
         )
 
     # -- inference ----------------------------------------------------------
 
-    def _forward(self, inputs, *, decode):
-        """Encode (and with ``decode`` reconstruct) inputs in batches."""
-        torch = import_torch()
-        module = self.module_
-        module.eval()
-        out = []
-        with torch.no_grad(), torch_threads(1):
-            for start in range(0, len(inputs), INFERENCE_BATCH):
-                batch = inputs[start : start + INFERENCE_BATCH]
-                result = module["encoder"](torch.from_numpy(batch).to(self.device_))
-                if decode:
-                    result = module["decoder"](result)
-                    if self.loss == "bce":
-                        result = torch.sigmoid(result)
-                out.append(result.cpu().numpy())
-        return np.concatenate(out)
+    def _levels(self, image):
+        return pyramid(
+            image, self.input_scale_, tuple(self.scales), self.kernel_size // 2
+        )
 
-    def _encode_image(self, regions):
-        """Mean of the encoder's feature map over each region (encoding="image")."""
+    def _strips(self, image):
+        height, width = image.shape[:2]
+        return response_strips(
+            self.module_["encoder"],
+            self._levels(image),
+            (height, width),
+            tuple(self.scales),
+            rectify=self.rectify,
+            smooth=self.smooth,
+            rows=rows_per_strip(width, self.n_maps_),
+            device=self.device_,
+        )
+
+    def _pooled(self, regions):
+        """The appended block of one Regions: its maps pooled per region."""
         torch = import_torch()
-        image = channels_last(as_float_image(regions.image)).astype(np.float32)
-        x = scale_image(image.transpose(2, 0, 1)[None], self.input_scale_, self.loss)
-        height, width = regions.shape
-        stride = self.patch_size // 4
-        pad_h, pad_w = (-height) % stride, (-width) % stride
-        x = np.pad(x, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode="symmetric")
-        with torch.no_grad(), torch_threads(1):
-            batch = torch.from_numpy(np.ascontiguousarray(x)).to(self.device_)
-            fmap = self.module_["encoder"](batch)
-            fmap = torch.nn.functional.interpolate(
-                fmap, size=x.shape[2:], mode="bilinear", align_corners=False
-            )
-            fmap = fmap[0, :, :height, :width].cpu().numpy()
-        mean, _ = regions.mean_std(fmap.transpose(1, 2, 0))
-        return mean
+        pooler = RegionPooler(
+            regions.segments, regions.n_regions, self.n_maps_, tuple(self.pooling)
+        )
+        with torch.no_grad():
+            for start, stop, maps in self._strips(regions.image):
+                pooler.add(start, stop, maps)
+        return pooler.result()
 
     def transform(self, X):
-        """Append each region's code to its features.
+        """Append the pooled response maps of each region to its features.
 
         Parameters
         ----------
@@ -507,24 +562,79 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         Returns
         -------
         regions : list of Regions
-            New Regions objects whose features end with the ``latent_dim``
-            codes.
+            New Regions objects whose features end with the
+            ``n_features_out_`` columns of this step.
         """
         X = self._check_transform_input(X)
-        self.module_.eval()
-        if self.encoding == "image":
-            blocks = [self._encode_image(r) for r in X]
-            return [self._append_block(r, c) for r, c in zip(X, blocks)]
-        inputs, counts, _ = self._network_inputs(X)
-        return self._append_codes(X, inputs, counts)
+        blocks = self._pooled_blocks(X)
+        if self.projection_ is not None:
+            blocks = [self.projection_.transform(b) for b in blocks]
+        return [self._append_block(r, b) for r, b in zip(X, blocks)]
 
-    def _append_codes(self, X, inputs, counts):
-        codes = self._forward(inputs, decode=False).astype(np.float64)
-        blocks = np.split(codes, np.cumsum(counts)[:-1])
-        return [self._append_block(r, c) for r, c in zip(X, blocks)]
+    def _pooled_blocks(self, X):
+        self.module_.eval()
+        jobs = capped_n_jobs(self.n_jobs, len(X))
+        with torch_threads(1):
+            return Parallel(n_jobs=jobs, prefer="threads")(
+                delayed(self._pooled)(r) for r in X
+            )
+
+    def pixel_features(self, image):
+        """The rectified response maps of one image at pixel resolution.
+
+        Parameters
+        ----------
+        image : ndarray of shape (H, W) or (H, W, C), or Regions
+            One image with the channels seen at fit (a Regions object gives
+            its image).
+
+        Returns
+        -------
+        maps : ndarray of shape (H, W, n_maps_), float32
+            One map per name of :meth:`get_pixel_feature_names_out`.
+        """
+        check_is_fitted(self)
+        image = getattr(image, "image", image)
+        image = check_image(image, name="image", index=None)
+        if n_channels(image) != self.n_channels_:
+            raise ValueError(
+                f"image has {n_channels(image)} channel(s) but "
+                f"{type(self).__name__} was fitted on images with "
+                f"{self.n_channels_}."
+            )
+        torch = import_torch()
+        out = np.empty(image.shape[:2] + (self.n_maps_,), dtype=np.float32)
+        with torch.no_grad(), torch_threads(1):
+            for start, stop, maps in self._strips(image):
+                out[start:stop] = maps
+        return out
+
+    def get_pixel_feature_names_out(self):
+        """Names of the maps returned by :meth:`pixel_features`.
+
+        Returns
+        -------
+        names : ndarray of str
+            ``"autoencoder_s{scale}_f{filter}"``, with ``_pos`` / ``_neg``
+            for ``rectify="split"``.
+        """
+        check_is_fitted(self)
+        return np.asarray(self._map_names(), dtype=object)
+
+    def filters(self):
+        """The filter bank as an image stack, channels last.
+
+        Returns
+        -------
+        filters : ndarray of shape (n_filters, kernel_size, kernel_size, C)
+            The encoder's weights, for display.
+        """
+        check_is_fitted(self)
+        weight = self.module_["encoder"].weight.detach().cpu().numpy()
+        return weight.transpose(0, 2, 3, 1).copy()
 
     def reconstruct(self, X):
-        """Patches of every region and the autoencoder's reconstructions.
+        """Crops around every region, normalised, and the decoder's redrawing.
 
         Parameters
         ----------
@@ -532,19 +642,32 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
 
         Returns
         -------
-        patches : list of ndarray of shape (n_regions, P, P, C * n_scales)
-            The patch of each region (one per ``context`` stacked on the last
-            axis), in the image's units; pixels outside the region are at the
-            patch's mean when ``mask_outside=True``.
+        patches : list of ndarray of shape (n_regions, P, P, C)
+            The contrast-normalised crop of side ``patch_size`` centred on
+            each region (scale 1), the autoencoder's target.
         reconstructions : list of ndarray of the same shapes
-            What the autoencoder makes of them, in the same units.
+            What the decoder redraws from the encoder's rectified responses.
         """
         X = self._check_transform_input(X)
-        inputs, counts, (offset, scale) = self._network_inputs(X)
-        recon = self._forward(inputs, decode=True) * scale + offset
-        original = inputs * scale + offset
-        cut = np.cumsum(counts)[:-1]
-        return _channels_last(original, cut), _channels_last(recon, cut)
+        torch = import_torch()
+        pad, half = self.kernel_size // 2, self.patch_size // 2
+        side = self.patch_size + 2 * pad
+        patches, recons = [], []
+        for regions in X:
+            level = pyramid(regions.image, self.input_scale_, (1,), pad + half)[0]
+            corner = np.round(regions.centroids()).astype(np.intp)
+            crops = np.stack([level[:, r : r + side, c : c + side] for r, c in corner])
+            p, q = [], []
+            with torch.no_grad(), torch_threads(1):
+                for start in range(0, len(crops), INFERENCE_BATCH):
+                    batch = torch.from_numpy(crops[start : start + INFERENCE_BATCH])
+                    batch = batch.to(self.device_)
+                    codes = rectified(responses(self.module_["encoder"], batch))
+                    q.append(decode(self.module_["decoder"], codes).cpu().numpy())
+                    p.append(target(batch, self.kernel_size).cpu().numpy())
+            patches.append(np.concatenate(p).transpose(0, 2, 3, 1))
+            recons.append(np.concatenate(q).transpose(0, 2, 3, 1))
+        return patches, recons
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -552,34 +675,15 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         return tags
 
 
-def _tensor(array):
-    return import_torch().from_numpy(np.ascontiguousarray(array))
-
-
-def _channels_last(patches, cut):
-    return [p.transpose(0, 2, 3, 1) for p in np.split(patches, cut)]
-
-
-def _image_patches(regions, seed, *, patch_size, contexts, side, jitter, return_inside):
-    """Patches of one image's regions at every context, and the inside masks."""
-    rng = None if seed is None else np.random.RandomState(seed)
-    parts = [
-        region_patches(
-            regions,
-            patch_size,
-            context=1.0 if c is None else float(c),
-            side=side,
-            jitter=jitter,
-            rng=rng,
-            return_inside=return_inside,
-        )
-        for c in contexts
-    ]
-    patches = np.concatenate([p for p, _ in parts], axis=1)
-    if not return_inside:
-        return patches, None
-    n_ch = parts[0][0].shape[1]
-    inside = np.concatenate(
-        [np.repeat(m[:, None], n_ch, axis=1) for _, m in parts], axis=1
-    )
-    return patches, inside
+def _image_crops(image, input_scale, scales, pad, patch_size, counts, seed):
+    """Random crops of one image: ``counts[i]`` of them at ``scales[i]``."""
+    rng = np.random.RandomState(seed)
+    side = patch_size + 2 * pad
+    levels = pyramid(image, input_scale, scales, pad, min_side=side)
+    crops = []
+    for level, n in zip(levels, counts):
+        rows = rng.randint(level.shape[1] - side + 1, size=n)
+        cols = rng.randint(level.shape[2] - side + 1, size=n)
+        crops += [level[:, r : r + side, c : c + side] for r, c in zip(rows, cols)]
+    shape = (0, levels[0].shape[0], side, side)
+    return np.stack(crops) if crops else np.zeros(shape, np.float32)

@@ -1,65 +1,110 @@
 # Authors: The semiseg_sk developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""The autoencoder network: a small convolutional encoder and its decoder."""
+"""The network: one convolutional filter bank, its decoder, and the encoding.
 
-import numpy as np
+The encoder is Coates & Ng's one-layer encoder written as convolutions: each
+``k x k`` window is normalised by its own mean and standard deviation (over
+the window and the channels), filtered by ``n_filters`` filters, and the
+responses are rectified into their positive and negative parts. The decoder
+is one linear convolution that redraws the normalised image from the
+rectified responses.
+"""
 
 from .._torch import import_torch
 
-__all__ = ["build_autoencoder"]
+__all__ = [
+    "build_autoencoder",
+    "decode",
+    "rectified",
+    "responses",
+    "target",
+    "window_stats",
+]
+
+# Added to the variance of each window before dividing by its standard
+# deviation, in units of the global pixel variance (1 after input scaling):
+# flat windows are not blown up into noise.
+WINDOW_EPS = 0.01
 
 
-def build_autoencoder(n_inputs, patch_size, latent_dim, n_filters, encoding="patch"):
-    """A small convolutional autoencoder as two ``nn.Sequential`` halves.
-
-    ``patch_size`` is a power of two >= 8. The encoder halves the patch with
-    strided 4x4 convolutions (``n_filters`` channels, doubled at each step)
-    down to 4 x 4; the decoder mirrors it with transposed convolutions. With
-    ``encoding="patch"`` a linear layer maps the 4 x 4 maps to
-    ``latent_dim``; with ``encoding="image"`` a 1x1 convolution does, so the
-    encoder is fully convolutional and turns a whole image into a
-    ``latent_dim``-channel map. Small on purpose: it trains in seconds on a
-    laptop CPU.
+def build_autoencoder(n_channels, n_filters, kernel_size):
+    """The encoder (a filter bank) and decoder as a ``torch.nn.ModuleDict``.
 
     Parameters
     ----------
-    n_inputs : int
-        Input channels.
-    patch_size : int
-        Side of the training patches.
-    latent_dim : int
-        Length of the code.
+    n_channels : int
+        Image channels.
     n_filters : int
-        Channels of the first convolution.
-    encoding : {"patch", "image"}, default="patch"
-        See above.
+        Filters of the bank.
+    kernel_size : int
+        Side of the filters (odd).
 
     Returns
     -------
     module : torch.nn.ModuleDict
-        With an ``"encoder"`` and a ``"decoder"``.
+        ``"encoder"``: a ``Conv2d(n_channels, n_filters, kernel_size)``
+        applied without padding to inputs padded by ``kernel_size // 2``;
+        ``"decoder"``: a ``Conv2d(2 * n_filters, n_channels, kernel_size)``
+        with padding, from the rectified responses to the normalised image.
+    """
+    nn = import_torch().nn
+    return nn.ModuleDict(
+        {
+            "encoder": nn.Conv2d(n_channels, n_filters, kernel_size),
+            "decoder": nn.Conv2d(
+                2 * n_filters, n_channels, kernel_size, padding=kernel_size // 2
+            ),
+        }
+    )
+
+
+def _box(x, k):
+    F = import_torch().nn.functional
+    return F.avg_pool2d(F.avg_pool2d(x, (k, 1), stride=1), (1, k), stride=1)
+
+
+def window_stats(x, kernel_size):
+    """Mean and standard deviation of every ``k x k`` window, over the channels too.
+
+    ``x`` is ``(N, C, H + k - 1, W + k - 1)``; both results are
+    ``(N, 1, H, W)``, the deviation including ``WINDOW_EPS``.
+    """
+    mean = _box(x.mean(1, keepdim=True), kernel_size)
+    square = _box((x * x).mean(1, keepdim=True), kernel_size)
+    return mean, ((square - mean * mean).clamp_min(0.0) + WINDOW_EPS).sqrt()
+
+
+def responses(encoder, x, stats=None):
+    """Filter responses of the contrast-normalised windows of ``x``.
+
+    ``x`` is ``(N, C, H + k - 1, W + k - 1)`` (padded by ``k // 2``); the
+    result is ``(N, n_filters, H, W)``: for each window ``v`` and filter
+    ``w``, ``w . (v - mean(v)) / sqrt(var(v) + eps) + b``, computed as one
+    convolution and box filters. ``stats`` are the windows' ``(mean, std)``
+    from :func:`window_stats`, computed when None.
     """
     torch = import_torch()
-    nn = torch.nn
-    n_down = int(np.log2(patch_size)) - 2
-    chans = [n_inputs] + [n_filters * 2**i for i in range(n_down)]
-    enc = []
-    for i in range(n_down):
-        enc += [nn.Conv2d(chans[i], chans[i + 1], 4, stride=2, padding=1), nn.ReLU()]
-    if encoding == "image":
-        enc += [nn.Conv2d(chans[-1], latent_dim, 1)]
-        dec = [nn.Conv2d(latent_dim, chans[-1], 1), nn.ReLU()]
-    else:
-        enc += [nn.Flatten(), nn.Linear(chans[-1] * 16, latent_dim)]
-        dec = [
-            nn.Linear(latent_dim, chans[-1] * 16),
-            nn.ReLU(),
-            nn.Unflatten(1, (chans[-1], 4, 4)),
-        ]
-    for i in reversed(range(n_down)):
-        dec += [nn.ConvTranspose2d(chans[i + 1], chans[i], 4, stride=2, padding=1)]
-        if i:
-            dec.append(nn.ReLU())
-    return nn.ModuleDict(
-        {"encoder": nn.Sequential(*enc), "decoder": nn.Sequential(*dec)}
-    )
+    weight, bias = encoder.weight, encoder.bias
+    mean, std = window_stats(x, weight.shape[-1]) if stats is None else stats
+    total = weight.sum(dim=(1, 2, 3)).view(1, -1, 1, 1)
+    out = (torch.nn.functional.conv2d(x, weight) - total * mean) / std
+    return out + bias.view(1, -1, 1, 1)
+
+
+def target(x, kernel_size, stats=None):
+    """The normalised image the decoder redraws: each pixel by its window's stats."""
+    mean, std = window_stats(x, kernel_size) if stats is None else stats
+    p = kernel_size // 2
+    centre = x[..., p : x.shape[-2] - p, p : x.shape[-1] - p]
+    return (centre - mean) / std
+
+
+def rectified(r):
+    """Positive and negative parts of the responses, stacked on the channels."""
+    torch = import_torch()
+    return torch.cat([torch.relu(r), torch.relu(-r)], dim=1)
+
+
+def decode(decoder, codes):
+    """The decoder's redrawing of the normalised image from rectified codes."""
+    return decoder(codes)

@@ -4,7 +4,7 @@
 
 :class:`TrainingLoop` follows skorch's decomposition: ``run`` is the fit
 loop over epochs, ``train_epoch`` one pass over the (sub-sampled) training
-patches, ``train_step`` one gradient step, ``validation_loss`` the held-out
+crops, ``train_step`` one gradient step, ``validation_loss`` the held-out
 loss, and early stopping keeps the best weights. Callbacks are told of each
 event (:class:`~semiseg_sk.features.Callback`).
 """
@@ -14,125 +14,199 @@ import time
 import numpy as np
 
 from .._torch import import_torch
+from ._network import decode, rectified, responses, target, window_stats
 
 __all__ = ["TrainingLoop"]
 
-# Patches per forward pass when no gradient is needed.
-INFERENCE_BATCH = 1024
+# Crops per forward pass when no gradient is needed.
+INFERENCE_BATCH = 256
+
+
+class _Optimizer:
+    """Adam, or SGD with momentum 0.9, in a few tensor operations.
+
+    The same updates as ``torch.optim.Adam`` and ``torch.optim.SGD``, without
+    their first use importing ``torch._dynamo`` (tens of seconds in a fresh
+    process on a busy machine). Parameters without a gradient are skipped.
+    """
+
+    def __init__(self, params, kind, lr, betas=(0.9, 0.999), eps=1e-8):
+        torch = import_torch()
+        self.params, self.kind, self.lr = params, kind, lr
+        self.betas, self.eps, self.step_count = betas, eps, [0] * len(params)
+        self.first = [torch.zeros_like(p) for p in params]
+        self.second = [torch.zeros_like(p) for p in params]
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        torch = import_torch()
+        b1, b2 = self.betas
+        with torch.no_grad():
+            for i, p in enumerate(self.params):
+                if p.grad is None:
+                    continue
+                g, m = p.grad, self.first[i]
+                self.step_count[i] += 1
+                if self.kind == "sgd":
+                    if self.step_count[i] == 1:
+                        m.copy_(g)
+                    else:
+                        m.mul_(0.9).add_(g)
+                    p.add_(m, alpha=-self.lr)
+                    continue
+                t, v = self.step_count[i], self.second[i]
+                m.mul_(b1).add_(g, alpha=1 - b1)
+                v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                denom = (v / (1 - b2**t)).sqrt_().add_(self.eps)
+                p.addcdiv_(m, denom, value=-self.lr / (1 - b1**t))
 
 
 class TrainingLoop:
-    """Train ``estimator.module_`` to reconstruct clean patches from noisy ones.
+    """Fine-tune ``estimator.module_``: a sparse denoising autoencoder on crops.
+
+    The loss of a batch is the mean squared error between the decoder's
+    redrawing of the contrast-normalised clean crops and the normalised
+    crops themselves, the encoder seeing the crops with Gaussian noise
+    (``noise``), plus ``sparsity`` times the mean rectified response. In the
+    first epoch of a run of more than one epoch only the decoder learns, so
+    that the encoder's (k-means) filters are not pulled about by a random
+    decoder.
 
     Parameters
     ----------
     estimator : AutoencoderFeatures
         The step being fitted: its parameters (``optimizer``,
         ``learning_rate``, ``max_iter``, ``batch_size``,
-        ``patches_per_epoch``, ``noise``, ``loss``, ``tol``,
+        ``patches_per_epoch``, ``noise``, ``sparsity``, ``tol``,
         ``n_iter_no_change``) drive the loop, and its ``module_``,
         ``device_`` and ``history_`` are trained and filled.
     generator : torch.Generator
         Source of the loop's randomness (batch order and noise).
     callbacks : list of Callback
         Told of each event.
-    augment : callable, default=None
-        ``augment()`` returns new training inputs for the epochs after the
-        first (random crops); None trains on the same inputs every epoch.
     """
 
-    def __init__(self, estimator, generator, callbacks, augment=None):
+    def __init__(self, estimator, generator, callbacks):
         self.estimator = estimator
         self.generator = generator
         self.callbacks = callbacks
-        self.augment = augment
         self.torch = import_torch()
 
     def notify(self, hook, **kwargs):
         for callback in self.callbacks:
             getattr(callback, hook)(self.estimator, **kwargs)
 
-    def forward(self, batch):
-        module = self.estimator.module_
-        return module["decoder"](module["encoder"](batch))
+    def prepare(self, crops):
+        """The crops with their windows' statistics and the decoder's targets.
+
+        Computed once from the clean crops: the noisy crops of every step are
+        normalised by the statistics of their clean windows.
+        """
+        kernel = self.estimator.module_["encoder"].weight.shape[-1]
+        parts = []
+        with self.torch.no_grad():
+            for start in range(0, len(crops), INFERENCE_BATCH):
+                batch = crops[start : start + INFERENCE_BATCH]
+                stats = window_stats(batch, kernel)
+                parts.append((batch, *stats, target(batch, kernel, stats)))
+        if not parts:
+            return ()
+        return tuple(self.torch.cat(p) for p in zip(*parts))
+
+    def loss(self, noisy, mean, std, clean_target):
+        """The batch loss: reconstruction plus sparsity."""
+        est = self.estimator
+        module = est.module_
+        codes = rectified(responses(module["encoder"], noisy, (mean, std)))
+        recon = decode(module["decoder"], codes)
+        mse = self.torch.nn.functional.mse_loss(recon, clean_target)
+        return mse + est.sparsity * codes.mean()
 
     def make_optimizer(self):
         est = self.estimator
-        params = est.module_.parameters()
-        if est.optimizer == "adam":
-            return self.torch.optim.Adam(params, lr=est.learning_rate)
-        return self.torch.optim.SGD(params, lr=est.learning_rate, momentum=0.9)
+        return _Optimizer(
+            list(est.module_.parameters()), est.optimizer, est.learning_rate
+        )
 
-    def make_criterion(self):
-        if self.estimator.loss == "bce":
-            return self.torch.nn.BCEWithLogitsLoss()
-        return self.torch.nn.MSELoss()
-
-    def train_step(self, clean):
+    def train_step(self, batch):
         """One gradient step on a batch; returns the batch loss."""
         est = self.estimator
+        clean, *rest = batch
         noisy = clean
         if est.noise:
             noisy = clean + est.noise * self.torch.randn(
                 clean.shape, generator=self.generator
             )
-        clean, noisy = clean.to(est.device_), noisy.to(est.device_)
+        noisy = noisy.to(est.device_)
+        rest = [t.to(est.device_) for t in rest]
         self.optimizer.zero_grad()
-        loss = self.criterion(self.forward(noisy), clean)
+        loss = self.loss(noisy, *rest)
         loss.backward()
         self.optimizer.step()
         return loss.item()
 
-    def train_epoch(self, data):
-        """One pass over ``patches_per_epoch`` patches drawn anew; mean loss."""
+    def train_epoch(self, data, epoch=0):
+        """One pass over ``patches_per_epoch`` crops drawn anew; mean loss."""
         est = self.estimator
         est.module_.train()
-        perm = self.torch.randperm(len(data), generator=self.generator)
+        warm_up = epoch == 0 and est.max_iter > 1
+        for p in est.module_["encoder"].parameters():
+            p.requires_grad_(not warm_up)
+        perm = self.torch.randperm(len(data[0]), generator=self.generator)
         perm = perm[: est.patches_per_epoch]
         total = 0.0
         for start in range(0, len(perm), est.batch_size):
-            clean = data[perm[start : start + est.batch_size]]
-            loss = self.train_step(clean)
-            total += loss * len(clean)
-            self.notify("on_batch_end", loss=loss, batch_size=len(clean))
+            index = perm[start : start + est.batch_size]
+            loss = self.train_step([t[index] for t in data])
+            total += loss * len(index)
+            self.notify("on_batch_end", loss=loss, batch_size=len(index))
+        for p in est.module_["encoder"].parameters():
+            p.requires_grad_(True)
         return total / len(perm)
 
     def validation_loss(self, data):
-        """Reconstruction loss of ``data`` without noise or gradients."""
+        """The loss of ``data`` without noise or gradients."""
         est = self.estimator
         est.module_.eval()
         total = 0.0
+        n = len(data[0])
         with self.torch.no_grad():
-            for start in range(0, len(data), INFERENCE_BATCH):
-                batch = data[start : start + INFERENCE_BATCH].to(est.device_)
-                total += self.criterion(self.forward(batch), batch).item() * len(batch)
-        return total / len(data)
+            for start in range(0, n, INFERENCE_BATCH):
+                batch = [
+                    t[start : start + INFERENCE_BATCH].to(est.device_) for t in data
+                ]
+                total += self.loss(*batch).item() * len(batch[0])
+        return total / n
 
     def run(self, train, valid):
         """Train for up to ``max_iter`` epochs with early stopping on ``valid``.
 
+        ``train`` and ``valid`` are tensors of crops, ``(N, C, S, S)``.
         Sets ``n_iter_`` and appends one record per epoch to ``history_``;
         the weights of the best validation loss are kept.
         """
         est = self.estimator
+        train, valid = self.prepare(train), self.prepare(valid)
+        n_valid = len(valid[0]) if valid else 0
         self.optimizer = self.make_optimizer()
-        self.criterion = self.make_criterion()
         best_loss, best_state, stale = np.inf, None, 0
         start_epoch = len(est.history_)
         est.n_iter_ = 0
-        self.notify("on_train_begin", n_train=len(train), n_valid=len(valid))
+        self.notify("on_train_begin", n_train=len(train[0]), n_valid=n_valid)
         for epoch in range(est.max_iter):
             tic = time.perf_counter()
             self.notify("on_epoch_begin", epoch=start_epoch + epoch + 1)
-            data = train if self.augment is None or epoch == 0 else self.augment()
-            train_loss = self.train_epoch(data)
+            train_loss = self.train_epoch(train, epoch)
             if not np.isfinite(train_loss):
                 raise ValueError(
                     f"{type(est).__name__} training diverged at epoch "
                     f"{start_epoch + epoch + 1} (loss {train_loss}); lower "
                     f"learning_rate={est.learning_rate} or check the images."
                 )
-            valid_loss = self.validation_loss(valid) if len(valid) else None
+            valid_loss = self.validation_loss(valid) if n_valid else None
             record = {
                 "epoch": start_epoch + epoch + 1,
                 "train_loss": train_loss,
