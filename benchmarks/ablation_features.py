@@ -32,6 +32,7 @@ Usage::
 """
 
 import argparse
+import pickle
 import platform
 import subprocess
 import sys
@@ -264,86 +265,159 @@ def _learned_steps():
     return steps, notes
 
 
-def _gate(seed):
-    from semiseg_sk.features._gating import FeatureGate
+REFERENCES = {
+    "kmeans": lambda seed: KMeansBank(random_state=seed),
+    "gabor": lambda seed: GaborBank(),
+}
 
-    return FeatureGate(random_state=seed)
+
+def _variants(learned):
+    """{name: (description, blocks, gated)}."""
+    out = {"stats": ("RegionStats only: make_segmenter(autoencoder=False)", [], False)}
+    for name in learned:
+        out[f"+{name}"] = (f"RegionStats + {name}", [name], False)
+    out["+kmeans"] = (
+        "RegionStats + k-means filter bank (reference)",
+        ["kmeans"],
+        False,
+    )
+    out["+gabor"] = ("RegionStats + Gabor bank (reference)", ["gabor"], False)
+    names = ", ".join(learned) or "no learned step (none importable)"
+    if len(learned) > 1:
+        out["all"] = (f"RegionStats + {names}, ungated", list(learned), False)
+    out["gated"] = (f"RegionStats + {names}, then FeatureGate", list(learned), True)
+    out["gated-refs"] = (
+        "RegionStats + k-means + Gabor references, then FeatureGate",
+        ["kmeans", "gabor"],
+        True,
+    )
+    out["gated-all"] = (
+        f"RegionStats + {names} + k-means + Gabor, then FeatureGate",
+        [*learned, "kmeans", "gabor"],
+        True,
+    )
+    return out
 
 
-def _pipeline(seed, extra, gated=False):
-    """make_segmenter(autoencoder=False) with ``extra`` steps after RegionStats."""
+def _timed(function, *args):
+    tic = time.perf_counter()
+    out = function(*args)
+    return out, time.perf_counter() - tic
+
+
+def _block(step, train, test, labels):
+    """Fit one feature step on the training Regions; its new columns."""
+    tr = step.fit_transform(train, labels)
+    te = None if test is None else step.transform(test)
+    k = tr[0].features.shape[1] - train[0].features.shape[1]
+    cut = lambda regions: [r.features[:, -k:] for r in regions]  # noqa: E731
+    return {
+        "train": cut(tr),
+        "test": None if te is None else cut(te),
+        "names": list(tr[0].feature_names[-k:]),
+    }
+
+
+def _cached_block(cache, task, seed, name, factory, train, test, labels):
+    """The block of step ``name`` for (task, seed), from ``cache`` if there."""
+    path = None if cache is None else Path(cache) / f"{task}_{seed}_{name}.pkl"
+    if path is not None and path.exists():
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        block, seconds = _timed(_block, factory(seed), train, test, labels)
+    block["seconds"] = seconds
+    block["git"] = _git_head()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as fh:
+            pickle.dump(block, fh)
+    return block
+
+
+def _with_blocks(regions, blocks, part):
+    out = regions
+    for block in blocks:
+        out = [r.with_features(b, block["names"]) for r, b in zip(out, block[part])]
+    return out
+
+
+def _classify(seed, data, train, test, gated):
+    """Gate (optionally) and the default RegionClassifier; the test masks."""
     kwargs = {}
     if gated:
         kwargs["estimator"] = SparseLabelSpreading(
             spatial_weight=0.2, random_state=seed
         )
-    seg = make_segmenter(random_state=seed, autoencoder=False, **kwargs)
-    steps = list(seg.steps)
-    added = [(type(s).__name__.lower(), s) for s in extra]
+    steps = [
+        (
+            "regionclassifier",
+            make_segmenter(random_state=seed, autoencoder=False, **kwargs)[-1],
+        )
+    ]
     if gated:
-        added.append(("featuregate", _gate(seed)))
-    return Pipeline(steps[:2] + added + steps[2:])
+        from semiseg_sk.features._gating import FeatureGate
 
-
-def _variants(learned):
-    """{name: (description, function(seed) -> pipeline)}."""
-    out = {"stats": ("RegionStats only", lambda seed: _pipeline(seed, []))}
-    for name, factory in learned.items():
-        out[f"+{name}"] = (
-            f"RegionStats + {name}",
-            lambda seed, f=factory: _pipeline(seed, [f(seed)]),
-        )
-    out["+kmeans"] = (
-        "RegionStats + k-means filter bank (reference)",
-        lambda seed: _pipeline(seed, [KMeansBank(random_state=seed)]),
-    )
-    out["+gabor"] = (
-        "RegionStats + Gabor bank (reference)",
-        lambda seed: _pipeline(seed, [GaborBank()]),
-    )
-    if len(learned) > 1:
-        out["all"] = (
-            "RegionStats + every learned step, ungated",
-            lambda seed: _pipeline(seed, [f(seed) for f in learned.values()]),
-        )
-    names = ", ".join(learned) or "no learned step (none importable)"
-    out["gated"] = (
-        f"RegionStats + {names}, then FeatureGate",
-        lambda seed: _pipeline(seed, [f(seed) for f in learned.values()], gated=True),
-    )
-    out["gated-refs"] = (
-        "RegionStats + k-means + Gabor references, then FeatureGate",
-        lambda seed: _pipeline(
-            seed, [KMeansBank(random_state=seed), GaborBank()], gated=True
-        ),
-    )
-    return out
-
-
-def _run_one(seg, data):
+        steps.insert(0, ("featuregate", FeatureGate(random_state=seed)))
+    seg = Pipeline(steps)
     if is_transductive(data):
-        return seg.fit_predict(data.images, data.labels)
-    seg.fit(data.images, data.labels)
-    return seg.predict(data.test_images)
+        return seg, seg.fit_predict(train, data.labels)
+    seg.fit(train, data.labels)
+    return seg, seg.predict(test)
 
 
-def run(tasks, variants, seeds, log):
-    """{(task, variant): [(mIoU, seconds per image, gate choice), ...]}."""
+def run(tasks, variants, seeds, factories, log, cache=None):
+    """{(task, variant): [(mIoU, seconds per image, gate choice), ...]}.
+
+    Every feature step is fitted once per task and seed on the training
+    images and its block reused by every variant; a variant's time is the
+    sum of the times of its steps (superpixels and statistics included) and
+    of its own gate and classifier, fit and predict.
+    """
     results = {}
+    needed = {b for _, blocks, _ in variants.values() for b in blocks}
     for task in tasks:
         for seed in seeds:
             data = TASKS[task](seed)
             n_images = images_described(data)[0]
-            for name, (_, make) in variants.items():
-                seg = make(seed)
+            front = make_segmenter(random_state=seed, autoencoder=False)[:2]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 tic = time.perf_counter()
+                train = front.fit_transform(data.images)
+                test = (
+                    None if is_transductive(data) else front.transform(data.test_images)
+                )
+                t_front = time.perf_counter() - tic
+            blocks = {}
+            for name in sorted(needed):
+                blocks[name] = _cached_block(
+                    cache, task, seed, name, factories[name], train, test, data.labels
+                )
+                line = (
+                    f"{task:18s} seed {seed:3d} step {name:12s} "
+                    f"{blocks[name]['seconds'] / n_images:7.3f} s/image "
+                    f"({len(blocks[name]['names'])} columns, git {blocks[name]['git']})"
+                )
+                print(line, flush=True)
+                log.append(line)
+            for name, (_, used, gated) in variants.items():
+                tr = _with_blocks(train, [blocks[b] for b in used], "train")
+                te = (
+                    None
+                    if test is None
+                    else _with_blocks(test, [blocks[b] for b in used], "test")
+                )
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    masks = _run_one(seg, data)
-                seconds = (time.perf_counter() - tic) / n_images
+                    (seg, masks), t_clf = _timed(_classify, seed, data, tr, te, gated)
+                seconds = (
+                    t_front + t_clf + sum(blocks[b]["seconds"] for b in used)
+                ) / n_images
                 score = mean_iou(data.test_truths, masks)
                 choice = ""
-                if "featuregate" in seg.named_steps:
+                if gated:
                     gate = seg.named_steps["featuregate"]
                     choice = "+".join(
                         b if w == 1 else f"{b}*{w:g}"
@@ -388,20 +462,32 @@ def table(results, tasks, variants, seeds, notes, command, load):
         f"Command: `{command}`",
         "",
         f"git {_git_head()}, Python {platform.python_version()}, machine load "
-        f"before the run: {load}. Seeds: {', '.join(map(str, seeds))}. "
-        "Full `make_segmenter(random_state=seed, autoencoder=False)` pipeline "
+        f"(1, 5, 15 min) before the run: {load}. Seeds: "
+        f"{', '.join(map(str, seeds))}. The full "
+        "`make_segmenter(random_state=seed, autoencoder=False)` pipeline "
         "(label spreading, pixel refinement, edge snapping); only the feature "
-        "steps between RegionStats and RegionClassifier vary. Time: fit + "
-        "predict seconds per described image (training and test images), "
-        "median over seeds; the machine is shared, compare ratios only.",
+        "steps between RegionStats and RegionClassifier vary, each at its "
+        "defaults with `random_state=seed`. Each step is fitted once per task "
+        "and seed and its block shared by the variants that use it. Time: "
+        "fit + predict seconds per described image (training and test "
+        "images), the sum of the steps a variant uses, median over seeds and "
+        "tasks; the machine is shared, so compare ratios only.",
         "",
     ]
     lines += [f"- {n}" for n in notes]
     if notes:
         lines.append("")
-    head = "| variant | " + " | ".join(tasks) + " | mean | Δ mean vs stats | s/image |"
-    lines += [head, "|---" + "|---:" * (len(tasks) + 3) + "|"]
+    head = (
+        "| variant | "
+        + " | ".join(tasks)
+        + " | mean | Δ mean vs stats | s/image | time vs stats |"
+    )
+    lines += [head, "|---" + "|---:" * (len(tasks) + 4) + "|"]
     base = np.mean([mean[(t, "stats")] for t in tasks])
+
+    def seconds(v):
+        return np.median([x for t in tasks for _, x, _ in results[(t, v)]])
+
     for v in variants:
         if not all((t, v) in mean for t in tasks):
             continue
@@ -412,15 +498,12 @@ def table(results, tasks, variants, seeds, notes, command, load):
                 f"{mean[(t, v)]:.3f}" + ("" if v == "stats" else f" ({d:+.3f})")
             )
         m = np.mean([mean[(t, v)] for t in tasks])
-        secs = np.median([np.median([x for _, x, _ in results[(t, v)]]) for t in tasks])
-        lines.append(
-            f"| {v} | "
-            + " | ".join(cells)
-            + f" | {m:.3f} | {m - base:+.3f} | {secs:.3f} |"
-        )
+        ratio = seconds(v) / seconds("stats")
+        cells += [f"{m:.3f}", f"{m - base:+.3f}", f"{seconds(v):.3f}", f"{ratio:.1f}x"]
+        lines.append(f"| {v} | " + " | ".join(cells) + " |")
     lines += ["", "Per-task cells: mean mIoU over seeds (change against `stats`).", ""]
-    lines += [f"- **{v}**: {desc}" for v, (desc, _) in variants.items()]
-    gated = [v for v in variants if v.startswith("gated")]
+    lines += [f"- **{v}**: {desc}" for v, (desc, _, _) in variants.items()]
+    gated = [v for v in variants if variants[v][2]]
     if gated:
         lines += ["", "## Blocks the gate chose (per seed)", ""]
         lines += ["| variant | task | " + " | ".join(f"seed {s}" for s in seeds) + " |"]
@@ -443,23 +526,26 @@ def main(argv=None):
         choices=sorted(TASKS),
     )
     parser.add_argument("--variants", nargs="+", default=None)
+    parser.add_argument(
+        "--cache",
+        default=None,
+        help="folder keeping each step's block per task and seed, reused when "
+        "there (delete it when a step changes)",
+    )
     parser.add_argument("--out", default=str(HERE / "results_features.md"))
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
-    load = (
-        Path("/proc/loadavg").read_text().split()[:3]
-        if Path("/proc/loadavg").exists()
-        else "?"
-    )
-    load = " ".join(load)
+    loadavg = Path("/proc/loadavg")
+    load = " ".join(loadavg.read_text().split()[:3]) if loadavg.exists() else "?"
     learned, notes = _learned_steps()
     variants = _variants(learned)
     if args.variants:
         variants = {
             k: v for k, v in variants.items() if k in args.variants or k == "stats"
         }
+    factories = {**learned, **REFERENCES}
     log = []
-    results = run(args.tasks, variants, args.seeds, log)
+    results = run(args.tasks, variants, args.seeds, factories, log, args.cache)
     command = "nice -n 10 .venv/bin/python benchmarks/ablation_features.py " + " ".join(
         sys.argv[1:] if argv is None else argv
     )

@@ -333,7 +333,7 @@ class FeatureGate(RegionFeatureMixin, BaseEstimator):
         Gain in cross-validated score a block must bring to be added.
     n_splits : int, default=5
         Largest number of folds; fewer when no class has that many strokes.
-    max_regions : int, default=2000
+    max_regions : int, default=1000
         Regions in the cross-validation graph: every labeled region, and
         unlabeled ones drawn at random up to this number.
     n_neighbors : int, default=10
@@ -428,7 +428,7 @@ class FeatureGate(RegionFeatureMixin, BaseEstimator):
         weights=(0.5, 1.0),
         margin=0.01,
         n_splits=5,
-        max_regions=2000,
+        max_regions=1000,
         n_neighbors=10,
         estimator=None,
         scoring="proba",
