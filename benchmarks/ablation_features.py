@@ -146,7 +146,7 @@ class KMeansBank(RegionFeatureMixin, BaseEstimator):
         self.random_state = random_state
 
     def _planes(self, image, scale):
-        image = channels_last(as_feature_image(image, True))
+        image = channels_last(as_feature_image(image, True)).astype(np.float32)
         if scale > 1:
             shape = tuple(max(s // scale, self.patch_size) for s in image.shape[:2])
             image = resize(image, shape + image.shape[2:], anti_aliasing=True)
@@ -179,19 +179,20 @@ class KMeansBank(RegionFeatureMixin, BaseEstimator):
             zca = V @ np.diag(1.0 / np.sqrt(d + 0.1)) @ V.T
             km = MiniBatchKMeans(
                 self.n_filters,
-                n_init=3,
+                n_init=1,
                 random_state=int(rng.randint(2**31 - 1)),
                 batch_size=2048,
             ).fit((P - mean) @ zca)
             # Response of a normalised patch x: (x - mean) @ zca @ centroids.T.
-            self.filters_.append((mean, zca @ km.cluster_centers_.T))
+            weights = (zca @ km.cluster_centers_.T).astype(np.float32)
+            self.filters_.append((mean.astype(np.float32), weights))
         k = self.n_filters * len(self.scales)
         self.block_feature_names_ = [f"kmeans{i}_mean" for i in range(k)] + [
             f"kmeans{i}_std" for i in range(k)
         ]
         return self
 
-    def _responses(self, image, scale, filters, rows=32):
+    def _responses(self, image, scale, filters, rows=64):
         mean, weights = filters
         planes = self._planes(image, scale)
         p = self.patch_size
@@ -202,7 +203,7 @@ class KMeansBank(RegionFeatureMixin, BaseEstimator):
             mode="reflect",
         )
         windows = view_as_windows(padded, (p, p, planes.shape[2]))[:, :, 0]
-        z = np.empty((h, w, weights.shape[1]))
+        z = np.empty((h, w, weights.shape[1]), dtype=np.float32)
         for r in range(0, h, rows):
             P = windows[r : r + rows].reshape(-1, weights.shape[0])
             z[r : r + rows] = ((self._normalise(P) - mean) @ weights).reshape(
@@ -367,7 +368,23 @@ def _classify(seed, data, train, test, gated):
     return seg, seg.predict(test)
 
 
-def run(tasks, variants, seeds, factories, log, cache=None):
+def read_log(path):
+    """{(task, seed, variant): log line} of the results an earlier run printed."""
+    done = {}
+    for line in Path(path).read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 8 and parts[1] == "seed" and parts[4] == "mIoU":
+            done[(parts[0], int(parts[2]), parts[3])] = line
+    return done
+
+
+def _parse(line):
+    parts = line.split()
+    choice = parts[8] if len(parts) > 8 else ""
+    return float(parts[5]), float(parts[6]), choice
+
+
+def run(tasks, variants, seeds, factories, log, cache=None, done=None):
     """{(task, variant): [(mIoU, seconds per image, gate choice), ...]}.
 
     Every feature step is fitted once per task and seed on the training
@@ -376,9 +393,20 @@ def run(tasks, variants, seeds, factories, log, cache=None):
     of its own gate and classifier, fit and predict.
     """
     results = {}
-    needed = {b for _, blocks, _ in variants.values() for b in blocks}
-    for task in tasks:
-        for seed in seeds:
+    done = done or {}
+    for seed in seeds:
+        for task in tasks:
+            todo = {}
+            for name, variant in variants.items():
+                if (task, seed, name) in done:
+                    line = done[(task, seed, name)]
+                    results.setdefault((task, name), []).append(_parse(line))
+                    log.append(line)
+                else:
+                    todo[name] = variant
+            if not todo:
+                continue
+            needed = {b for _, blocks, _ in todo.values() for b in blocks}
             data = TASKS[task](seed)
             n_images = images_described(data)[0]
             front = make_segmenter(random_state=seed, autoencoder=False)[:2]
@@ -402,7 +430,7 @@ def run(tasks, variants, seeds, factories, log, cache=None):
                 )
                 print(line, flush=True)
                 log.append(line)
-            for name, (_, used, gated) in variants.items():
+            for name, (_, used, gated) in todo.items():
                 tr = _with_blocks(train, [blocks[b] for b in used], "train")
                 te = (
                     None
@@ -532,6 +560,12 @@ def main(argv=None):
         help="folder keeping each step's block per task and seed, reused when "
         "there (delete it when a step changes)",
     )
+    parser.add_argument(
+        "--resume",
+        nargs="+",
+        default=[],
+        help="results files or logs of earlier runs: their results are reused",
+    )
     parser.add_argument("--out", default=str(HERE / "results_features.md"))
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
@@ -544,8 +578,10 @@ def main(argv=None):
             k: v for k, v in variants.items() if k in args.variants or k == "stats"
         }
     factories = {**learned, **REFERENCES}
-    log = []
-    results = run(args.tasks, variants, args.seeds, factories, log, args.cache)
+    log, done = [], {}
+    for path in args.resume:
+        done.update(read_log(path))
+    results = run(args.tasks, variants, args.seeds, factories, log, args.cache, done)
     command = "nice -n 10 .venv/bin/python benchmarks/ablation_features.py " + " ".join(
         sys.argv[1:] if argv is None else argv
     )
