@@ -606,7 +606,7 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         out = np.empty(image.shape[:2] + (self.n_maps_,), dtype=np.float32)
         with torch.no_grad(), torch_threads(1):
             for start, stop, maps in self._strips(image):
-                out[start:stop] = maps
+                out[start:stop] = maps.permute(1, 2, 0).numpy()
         return out
 
     def get_pixel_feature_names_out(self):

@@ -10,10 +10,9 @@ pixels. The maps are the same as those of the whole image at once.
 """
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._torch import import_torch
-from ._network import rectified, responses
+from ._network import box_mean, rectified, responses
 
 __all__ = ["RegionPooler", "response_strips", "rows_per_strip"]
 
@@ -26,36 +25,19 @@ def rows_per_strip(width, n_maps):
     return max(16, _STRIP_VALUES // max(1, width * n_maps))
 
 
-def _bilinear(n_out, s, n_in, start):
-    """Source indices (relative to ``start``) and weights of upsampling by ``s``."""
-    y = (np.arange(n_out[0], n_out[1]) + 0.5) / s - 0.5
-    y0 = np.floor(y)
-    weight = (y - y0).astype(np.float32)
-    y0 = y0.astype(np.intp)
-    lo = np.clip(y0, 0, n_in - 1) - start
-    hi = np.clip(y0 + 1, 0, n_in - 1) - start
-    return lo, hi, weight
-
-
-def _interpolate(maps, axis, lo, hi, weight):
-    torch = import_torch()
-    shape = [1] * maps.ndim
-    shape[axis] = -1
-    w = torch.from_numpy(weight).to(maps.device).view(shape)
-    a = maps.index_select(axis, torch.from_numpy(lo).to(maps.device))
-    b = maps.index_select(axis, torch.from_numpy(hi).to(maps.device))
-    return a + (b - a) * w
+def _low_rows(start, stop, s, n_rows):
+    """Rows ``[a, b)`` of a level read to upsample image rows ``[start, stop)``."""
+    first = np.floor((start + 0.5) / s - 0.5)
+    last = np.floor((stop - 0.5) / s - 0.5)
+    return int(max(0, first)), int(min(n_rows, last + 2))
 
 
 def _encode(encoder, x, rectify, smooth):
     r = responses(encoder, x)
     r = r.abs() if rectify == "abs" else rectified(r)
     if smooth > 1:
-        F = import_torch().nn.functional
         h = smooth // 2
-        kwargs = dict(stride=1, count_include_pad=False)
-        r = F.avg_pool2d(r, (2 * h + 1, 1), padding=(h, 0), **kwargs)
-        r = F.avg_pool2d(r, (1, 2 * h + 1), padding=(0, h), **kwargs)
+        r = box_mean(r, 2 * h + 1, padding=h)
     return r
 
 
@@ -86,10 +68,11 @@ def response_strips(encoder, levels, shape, scales, *, rectify, smooth, rows, de
     ------
     start, stop : int
         The strip's rows.
-    maps : ndarray of shape (stop - start, W, n_maps), float32
+    maps : torch.Tensor of shape (n_maps, stop - start, W), float32, on the CPU
         The rectified responses of every scale, scale-major.
     """
     torch = import_torch()
+    F = torch.nn.functional
     height, width = shape
     pad = encoder.weight.shape[-1] // 2
     halo = smooth // 2 if smooth > 1 else 0
@@ -98,29 +81,19 @@ def response_strips(encoder, levels, shape, scales, *, rectify, smooth, rows, de
         parts = []
         for s, level in zip(scales, levels):
             n_rows = -(-height // s)
-            if s == 1:
-                a, b = start, stop
-            else:
-                lo, hi, wy = _bilinear((start, stop), s, n_rows, 0)
-                a, b = int(lo.min()), int(hi.max()) + 1
+            a, b = _low_rows(start, stop, s, n_rows)
             # The rows the box filter needs around the strip, within the level.
             top, bottom = max(0, a - halo), min(n_rows, b + halo)
             x = torch.from_numpy(level[None, :, top : bottom + 2 * pad]).to(device)
             maps = _encode(encoder, x, rectify, smooth)[:, :, a - top : b - top]
-            if s == 1:
-                maps = maps[..., :width]
-            else:
-                maps = _interpolate(maps, 2, lo - a, hi - a, wy)
-                n_cols = -(-width // s)
-                cols = _bilinear((0, width), s, n_cols, 0)
-                maps = _interpolate(maps, 3, *cols)
-            parts.append(maps)
-        out = torch.cat(parts, dim=1)[0].permute(1, 2, 0)
-        yield (
-            start,
-            stop,
-            np.ascontiguousarray(out.detach().cpu().numpy(), dtype=np.float32),
-        )
+            if s > 1:
+                # Row i of the upsampled strip is image row a * s + i: the same
+                # interpolation as that of the whole level.
+                maps = F.interpolate(
+                    maps, scale_factor=s, mode="bilinear", align_corners=False
+                )
+            parts.append(maps[0, :, start - a * s : stop - a * s, :width])
+        yield start, stop, torch.cat(parts, dim=0).detach().cpu()
 
 
 class RegionPooler:
@@ -139,35 +112,38 @@ class RegionPooler:
     """
 
     def __init__(self, segments, n_regions, n_maps, pooling):
+        torch = import_torch()
         self.segments = segments
         self.n_regions = n_regions
         self.pooling = pooling
-        self.sums = np.zeros((n_regions, n_maps))
-        self.squares = np.zeros((n_regions, n_maps))
+        zeros = dict(dtype=torch.float64)
+        self.sums = torch.zeros((n_maps, n_regions), **zeros)
+        self.squares = torch.zeros((n_maps, n_regions), **zeros)
+        self.maxima = torch.full((n_maps, n_regions), -np.inf, dtype=torch.float32)
         self.counts = np.zeros(n_regions)
-        self.maxima = np.full((n_regions, n_maps), -np.inf)
 
     def add(self, start, stop, maps):
-        seg = self.segments[start:stop].ravel()
-        values = maps.reshape(len(seg), -1).astype(np.float64)
-        indicator = sp.csr_matrix(
-            (np.ones(len(seg)), (seg, np.arange(len(seg)))),
-            shape=(self.n_regions, len(seg)),
-        )
-        self.sums += indicator @ values
-        if "std" in self.pooling:
-            self.squares += indicator @ (values * values)
-        self.counts += np.bincount(seg, minlength=self.n_regions)
+        """Add the maps ``(n_maps, stop - start, W)`` of rows ``[start, stop)``."""
+        torch = import_torch()
+        seg = np.ascontiguousarray(self.segments[start:stop]).ravel()
+        index = torch.from_numpy(seg.astype(np.int64))
+        values = maps.reshape(maps.shape[0], -1)
         if "max" in self.pooling:
-            order = np.argsort(seg, kind="stable")
-            present, first = np.unique(seg[order], return_index=True)
-            peaks = np.maximum.reduceat(values[order], first, axis=0)
-            self.maxima[present] = np.maximum(self.maxima[present], peaks)
+            peaks = torch.full_like(self.maxima, -np.inf)
+            peaks.scatter_reduce_(1, index.expand_as(values), values, "amax")
+            self.maxima = torch.maximum(self.maxima, peaks)
+        values = values.double()
+        self.sums.index_add_(1, index, values)
+        if "std" in self.pooling:
+            self.squares.index_add_(1, index, values * values)
+        self.counts += np.bincount(seg, minlength=self.n_regions)
 
     def result(self):
         """The pooled block, ``(n_regions, n_maps * len(pooling))``, statistic-major."""
         counts = np.maximum(self.counts, 1.0)[:, None]
-        mean = self.sums / counts
-        std = np.sqrt(np.maximum(self.squares / counts - mean * mean, 0.0))
-        stats = {"mean": mean, "std": std, "max": self.maxima}
+        mean = self.sums.numpy().T / counts
+        square = self.squares.numpy().T / counts
+        std = np.sqrt(np.maximum(square - mean * mean, 0.0))
+        maxima = self.maxima.numpy().T.astype(np.float64)
+        stats = {"mean": mean, "std": std, "max": maxima}
         return np.hstack([stats[p] for p in self.pooling])

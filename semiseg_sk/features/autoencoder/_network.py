@@ -13,6 +13,7 @@ rectified responses.
 from .._torch import import_torch
 
 __all__ = [
+    "box_mean",
     "build_autoencoder",
     "decode",
     "rectified",
@@ -58,9 +59,21 @@ def build_autoencoder(n_channels, n_filters, kernel_size):
     )
 
 
-def _box(x, k):
-    F = import_torch().nn.functional
-    return F.avg_pool2d(F.avg_pool2d(x, (k, 1), stride=1), (1, k), stride=1)
+def box_mean(x, k, padding=0):
+    """Mean of every ``k x k`` window of every channel (a depthwise convolution).
+
+    With ``padding``, the windows that cross the border are averaged over
+    their pixels inside the image only.
+    """
+    torch = import_torch()
+    F = torch.nn.functional
+    n = x.shape[1]
+    ones = torch.ones((n, 1, k, k), dtype=x.dtype, device=x.device)
+    out = F.conv2d(x, ones / (k * k), padding=padding, groups=n)
+    if padding:
+        inside = torch.ones((1, 1) + x.shape[2:], dtype=x.dtype, device=x.device)
+        out = out / F.conv2d(inside, ones[:1] / (k * k), padding=padding)
+    return out
 
 
 def window_stats(x, kernel_size):
@@ -69,8 +82,9 @@ def window_stats(x, kernel_size):
     ``x`` is ``(N, C, H + k - 1, W + k - 1)``; both results are
     ``(N, 1, H, W)``, the deviation including ``WINDOW_EPS``.
     """
-    mean = _box(x.mean(1, keepdim=True), kernel_size)
-    square = _box((x * x).mean(1, keepdim=True), kernel_size)
+    torch = import_torch()
+    both = torch.cat([x.mean(1, keepdim=True), (x * x).mean(1, keepdim=True)], 1)
+    mean, square = box_mean(both, kernel_size).split(1, dim=1)
     return mean, ((square - mean * mean).clamp_min(0.0) + WINDOW_EPS).sqrt()
 
 
