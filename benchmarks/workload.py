@@ -326,6 +326,7 @@ def plot(summary, folder, fixed_size, fixed_n):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -335,7 +336,7 @@ def plot(summary, folder, fixed_size, fixed_n):
         ("size", ("n", fixed_n), "workload_vs_size.png"),
     ):
         fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
-        drawn = False
+        ticks = {}
         for m_i, method in enumerate(METHODS):
             for channels, style in styles.items():
                 pts = sorted(
@@ -348,19 +349,22 @@ def plot(summary, folder, fixed_size, fixed_n):
                 )
                 if not pts:
                     continue
-                drawn = True
                 xs = [x if axis == "n" else x * x / 1e6 for x, _ in pts]
+                ticks.update(
+                    (x, str(v) if axis == "n" else f"{v}²")
+                    for x, (v, _) in zip(xs, pts)
+                )
                 label = f"{method} ({'grey' if channels == 1 else 'RGB'})"
                 kw = dict(ls=style, marker="o", color=f"C{m_i}", label=label)
                 ax_t.plot(xs, [s["wall_s"] for _, s in pts], **kw)
                 ax_m.plot(xs, [s["beyond_mb"] for _, s in pts], **kw)
-        if not drawn:
+        if not ticks:
             plt.close(fig)
             continue
         xlabel = (
             f"images N (each {fixed[1]}²)"
             if axis == "n"
-            else f"megapixels per image ({fixed[1]} images)"
+            else f"image size, log of its pixels ({fixed[1]} images)"
         )
         for ax, ylabel in (
             (ax_t, "wall time (s)"),
@@ -368,6 +372,11 @@ def plot(summary, folder, fixed_size, fixed_n):
         ):
             ax.set_xscale("log")
             ax.set_yscale("log")
+            ax.set_xticks(sorted(ticks), [ticks[x] for x in sorted(ticks)])
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+            ax.yaxis.set_major_formatter(ScalarFormatter())
+            ax.yaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel)
             ax.grid(True, which="both", alpha=0.3)
