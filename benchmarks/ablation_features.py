@@ -329,7 +329,7 @@ def _cached_block(cache, task, seed, name, factory, train, test, labels):
         warnings.simplefilter("ignore")
         block, seconds = _timed(_block, factory(seed), train, test, labels)
     block["seconds"] = seconds
-    block["git"] = _git_head()
+    block["git"] = _STARTED_AT
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as fh:
@@ -462,6 +462,11 @@ def run(tasks, variants, seeds, factories, log, cache=None, done=None):
     return results
 
 
+# The commit of the code this process runs (imported at its start), not the
+# head when a block is computed: others may commit during a long run.
+_STARTED_AT = None
+
+
 def _git_head():
     try:
         return subprocess.run(
@@ -489,7 +494,8 @@ def table(results, tasks, variants, seeds, notes, command, load):
         "",
         f"Command: `{command}`",
         "",
-        f"git {_git_head()}, Python {platform.python_version()}, machine load "
+        f"git {_STARTED_AT} (the code imported at the start of the run), "
+        f"Python {platform.python_version()}, machine load "
         f"(1, 5, 15 min) before the run: {load}. Seeds: "
         f"{', '.join(map(str, seeds))}. The full "
         "`make_segmenter(random_state=seed, autoencoder=False)` pipeline "
@@ -569,6 +575,8 @@ def main(argv=None):
     parser.add_argument("--out", default=str(HERE / "results_features.md"))
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
+    global _STARTED_AT
+    _STARTED_AT = _git_head()
     loadavg = Path("/proc/loadavg")
     load = " ".join(loadavg.read_text().split()[:3]) if loadavg.exists() else "?"
     learned, notes = _learned_steps()
