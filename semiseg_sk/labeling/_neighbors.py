@@ -21,6 +21,7 @@ from sklearn.utils import check_random_state
 __all__ = [
     "EXACT_MAX_SAMPLES",
     "MIN_APPROXIMATE_SAMPLES",
+    "NN_DESCENT_PARAMS",
     "approximate_available",
     "approximate_kneighbors",
 ]
@@ -34,6 +35,14 @@ EXACT_MAX_SAMPLES = 100_000
 # Below this many samples an exact search costs nothing: the approximate one
 # is never used.
 MIN_APPROXIMATE_SAMPLES = 256
+# NN-descent's effort. pynndescent's defaults (candidates = neighbours + 1,
+# up to log2(n) iterations until fewer than 0.1% of the edges change) aim at
+# a search index. Label spreading needs less: on the 16-D mixture of
+# benchmarks/bench_scale.py (200,000 samples) 8 candidates and 4 iterations
+# find 77% of the true 10 neighbours instead of 85%, in about 20% less time,
+# and the spread labels are as accurate as with exact neighbours (0.9167
+# against 0.9164); the forest keeps pynndescent's default size.
+NN_DESCENT_PARAMS = {"max_candidates": 8, "n_iters": 4}
 
 
 def approximate_available():
@@ -80,7 +89,7 @@ def approximate_kneighbors(X, n_neighbors, *, random_state=None, n_jobs=None):
     -------
     dist : ndarray of shape (n_samples, n_neighbors), float32
         Euclidean distances, sorted in each row.
-    ind : ndarray of shape (n_samples, n_neighbors), int64
+    ind : ndarray of shape (n_samples, n_neighbors), int32
         Indices of the neighbours; ``-1`` where pynndescent found too few
         (the caller repairs those rows with an exact search).
     """
@@ -96,14 +105,16 @@ def approximate_kneighbors(X, n_neighbors, *, random_state=None, n_jobs=None):
         low_memory=True,
         # Only the graph is needed: no search index is prepared.
         compressed=True,
+        **NN_DESCENT_PARAMS,
     )
     ind, dist = index.neighbor_graph
-    del index
+    del index, X32
     # Drop each sample from its own row; where it is missing (duplicates at
     # distance 0 may displace it), drop the farthest candidate instead.
-    is_self = ind == np.arange(n_samples)[:, None]
+    is_self = ind == np.arange(n_samples, dtype=ind.dtype)[:, None]
     is_self[~is_self.any(axis=1), -1] = True
     keep = ~is_self
-    ind = ind[keep].reshape(n_samples, n_neighbors).astype(np.int64)
-    dist = dist[keep].reshape(n_samples, n_neighbors)
+    del is_self
+    ind = ind[keep].reshape(n_samples, n_neighbors).astype(np.int32, copy=False)
+    dist = dist[keep].reshape(n_samples, n_neighbors).astype(np.float32, copy=False)
     return dist, ind
