@@ -47,31 +47,28 @@ for f, ax in zip(filters, axes.ravel()):
 fig.suptitle("learned 7 x 7 filters")
 
 # %%
-# Their rectified responses on a test mosaic, at the finest scale. Each map is
-# bright where its filter's pattern is present: some fire on the brick
-# joints, some on the fine grain of gravel, some on grass blades.
-image = data.test_images[0]
+# Their energy maps on a test mosaic: each map is bright where its filter's
+# pattern is present, at its scale. Shown are the six maps whose means differ
+# most between the classes of this mosaic (relative to their spread within a
+# class); the name tells the scale (``s1``: the image, ``s4``: the image
+# block-averaged by 4) and the filter.
+image, truth = data.test_images[0], data.test_truths[0]
 maps = ae.pixel_features(image)
 names = ae.get_pixel_feature_names_out()
+flat, classes = maps.reshape(-1, maps.shape[-1]), truth.ravel()
+means = np.stack([flat[classes == c].mean(axis=0) for c in np.unique(classes)])
+within = np.mean([flat[classes == c].std(axis=0) for c in np.unique(classes)], 0)
+best = np.argsort(means.std(axis=0) / within)[::-1][:6]
+
 fig, axes = plt.subplots(2, 4, figsize=(10, 5.2), layout="constrained")
 axes[0, 0].imshow(image, cmap="gray")
 axes[0, 0].set_title("test mosaic")
-axes[1, 0].imshow(data.test_truths[0], cmap="tab10", vmin=0, vmax=9)
+axes[1, 0].imshow(truth, cmap="tab10", vmin=0, vmax=9)
 axes[1, 0].set_title("truth")
-for ax, j in zip(axes[:, 1:].ravel(), range(6)):
+for ax, j in zip(axes[:, 1:].ravel(), best):
     ax.imshow(maps[..., j], cmap="magma")
     ax.set_title(names[j], fontsize=8)
 for ax in axes.ravel():
-    ax.set_axis_off()
-
-# %%
-# The same filters at the coarsest scale (the image block-averaged by 4)
-# respond to the larger structures: brick courses, gravel stones.
-coarse = [i for i, n in enumerate(names) if n.startswith("autoencoder_s4_")][:4]
-fig, axes = plt.subplots(1, 4, figsize=(10, 2.8), layout="constrained")
-for ax, j in zip(axes, coarse):
-    ax.imshow(maps[..., j], cmap="magma")
-    ax.set_title(names[j], fontsize=8)
     ax.set_axis_off()
 
 # %%

@@ -48,10 +48,11 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     contrast-normalised crops from the rectified responses.
 
     ``transform`` filters every image at every scale, rectifies the
-    responses, interpolates them back to the image's pixels and pools them
-    over each region's pixels (mean and standard deviation, optionally the
-    maximum): each region gets the energy of each oriented, frequency-tuned
-    filter, the texture cue that intensity statistics miss. The same maps, at
+    responses, averages them over a small box (energy maps), interpolates
+    them back to the image's pixels and pools them over each region's pixels
+    (the mean; the standard deviation and maximum on request): each region
+    gets the energy of each oriented, frequency-tuned filter, the texture cue
+    that intensity statistics miss. The same maps, at
     pixel resolution, come from :meth:`pixel_features`.
 
     Parameters
