@@ -33,9 +33,6 @@ from ._snap import snap_to_edges
 
 __all__ = ["PixelRefiner"]
 
-# fit_predict_proba keeps the pixel features computed at fit for the
-# prediction of the same images, up to this many bytes in all.
-_MAX_KEPT_FEATURE_BYTES = 512 * 2**20
 # The default forests: the one that checks pseudo-labels against the
 # scribbles, and the pixel classifier itself.
 _CHECK_TREES = 20
@@ -59,26 +56,17 @@ def pixel_features(image, sigma_min, sigma_max, convert2lab):
 class _PixelFeatures:
     """The pixel feature stack of each image of X, computed on demand.
 
-    With ``keep``, stacks are kept (while they fit in
-    ``_MAX_KEPT_FEATURE_BYTES``) so that fitting and predicting the same
-    images computes each stack once.
+    Stacks are not kept: one lives at a time, so memory does not grow with
+    the number or the size of the images beyond one image's stack.
     """
 
-    def __init__(self, refiner, X, keep=False):
+    def __init__(self, refiner, X):
         self.refiner = refiner
         self.X = X
-        self.keep = keep
-        self.kept = {}
 
     def __call__(self, i):
-        if i in self.kept:
-            return self.kept[i]
         r = self.refiner
-        stack = pixel_features(self.X[i].image, r.sigma_min, r.sigma_max, r.convert2lab)
-        used = sum(a.nbytes for a in self.kept.values())
-        if self.keep and used + stack.nbytes <= _MAX_KEPT_FEATURE_BYTES:
-            self.kept[i] = stack
-        return stack
+        return pixel_features(self.X[i].image, r.sigma_min, r.sigma_max, r.convert2lab)
 
     def rows(self, image_index, pixel_index):
         """Feature rows of the given (image, flat pixel) pairs, one image at a time.
@@ -128,8 +116,13 @@ class PixelRefiner(BaseEstimator):
         scribbled).
     max_pseudo : int, default=1000
         Pseudo-labeled pixels drawn per class at most, uniformly over the
-        candidates of all training images, labeled and unlabeled; 0 trains
+        candidates of the training images (see ``pseudo_images``); 0 trains
         on the scribbled pixels only.
+    pseudo_images : int, default=16
+        Pseudo-labels are drawn from the scribbled images and from at most
+        this many other training images, picked at random, so that fitting
+        computes the pixel features of a bounded number of images however
+        many images the collection has.
     check_pseudo_labels : bool, default=True
         Keep only the pseudo-labels that a first pixel classifier, trained on
         the scribbled pixels alone, agrees with.
@@ -191,6 +184,7 @@ class PixelRefiner(BaseEstimator):
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
         "pseudo_threshold": [Interval(Real, 0, 1, closed="both")],
         "max_pseudo": [Interval(Integral, 0, None, closed="left")],
+        "pseudo_images": [Interval(Integral, 0, None, closed="left")],
         "check_pseudo_labels": ["boolean"],
         "region_weight": [Interval(Real, 0, 1, closed="both")],
         "blend": [StrOptions({"linear", "geometric"})],
@@ -209,6 +203,7 @@ class PixelRefiner(BaseEstimator):
         *,
         pseudo_threshold=0.6,
         max_pseudo=1000,
+        pseudo_images=16,
         check_pseudo_labels=True,
         region_weight=0.5,
         blend="linear",
@@ -223,6 +218,7 @@ class PixelRefiner(BaseEstimator):
         self.estimator = estimator
         self.pseudo_threshold = pseudo_threshold
         self.max_pseudo = max_pseudo
+        self.pseudo_images = pseudo_images
         self.check_pseudo_labels = check_pseudo_labels
         self.region_weight = region_weight
         self.blend = blend
@@ -262,8 +258,7 @@ class PixelRefiner(BaseEstimator):
         """Fit, then refine the probabilities of the training images.
 
         The same as ``fit(X, y, region_proba=region_proba).predict_proba(X,
-        region_proba=region_proba)``, with the pixel features of each image
-        computed once (while they fit in 512 MB).
+        region_proba=region_proba)``.
 
         Parameters
         ----------
@@ -280,7 +275,7 @@ class PixelRefiner(BaseEstimator):
             Refined class probabilities of every pixel.
         """
         X, y, region_proba = self._check_fit_input(X, y, region_proba)
-        features = _PixelFeatures(self, X, keep=True)
+        features = _PixelFeatures(self, X)
         self._fit(X, y, region_proba, features)
         return self._predict_proba(X, region_proba, features)
 
@@ -326,11 +321,22 @@ class PixelRefiner(BaseEstimator):
             )
         return clone(self.estimator)
 
+    def _pseudo_sources(self, y, rng):
+        """Indices of the training images that pseudo-labels are drawn from."""
+        scribbled = [i for i, lab in enumerate(y) if (lab >= 0).any()]
+        others = [i for i, lab in enumerate(y) if not (lab >= 0).any()]
+        if len(others) > self.pseudo_images:
+            others = rng.choice(others, self.pseudo_images, replace=False).tolist()
+        return set(scribbled + others)
+
     def _fit(self, X, y, region_proba, features):
         rng = check_random_state(self.random_state)
         n_classes = len(self.classes_)
+        sources = self._pseudo_sources(y, rng)
         scribbled, pseudo = [], []  # (image index, flat pixel index, class)
         for i, (regions, lab, proba) in enumerate(zip(X, y, region_proba)):
+            if i not in sources:
+                continue
             lab = np.where(lab >= 0, np.searchsorted(self.classes_, lab), -1).ravel()
             seg = regions.segments.ravel()
             confidence = proba.max(axis=1)[seg]
@@ -399,13 +405,13 @@ class PixelRefiner(BaseEstimator):
         batch, n_pixels = [], 0
         for i, regions in enumerate(X):
             batch.append(i)
-            n_pixels += regions.segments.size
+            n_pixels += regions.n_pixels
             if n_pixels < _PREDICT_BATCH_PIXELS and i + 1 < len(X):
                 continue
             stacks = [features(j) for j in batch]
             proba = self.estimator_.predict_proba(np.concatenate(stacks))
             del stacks
-            bounds = np.cumsum([0] + [X[j].segments.size for j in batch])
+            bounds = np.cumsum([0] + [X[j].n_pixels for j in batch])
             for lo, hi in zip(bounds[:-1], bounds[1:]):
                 full = np.zeros((hi - lo, n_classes))
                 full[:, self.estimator_.classes_] = proba[lo:hi]

@@ -193,15 +193,7 @@ def test_bad_parameters_name_the_parameter(tiny_data, params):
         clf.fit(X, labels)
 
 
-@pytest.mark.parametrize("kept_bytes", [0, 512 * 2**20])
-def test_fit_predict_proba_equals_fit_then_predict_proba(
-    tiny_data, monkeypatch, kept_bytes
-):
-    # Keeping the training images' pixel features (or not, once over the
-    # memory bound) changes the time, never the result.
-    import semiseg_sk.refine._refiner as refine_module
-
-    monkeypatch.setattr(refine_module, "_MAX_KEPT_FEATURE_BYTES", kept_bytes)
+def test_fit_predict_proba_equals_fit_then_predict_proba(tiny_data):
     images, labels, _ = tiny_data
     X = _regions(images, n_segments=30)
     clf = RegionClassifier().fit(X, labels)
@@ -223,6 +215,38 @@ def test_fit_predict_proba_equals_fit_then_predict_proba(
     )
     for mask, p in zip(masks, expected):
         np.testing.assert_array_equal(mask, clf.classes_[p.argmax(axis=-1)])
+
+
+def test_fit_reads_pixel_features_of_a_bounded_number_of_images(tiny_data, monkeypatch):
+    # However many unlabeled images there are, fitting computes the pixel
+    # features of the scribbled images and of pseudo_images others.
+    import semiseg_sk.refine._refiner as refine_module
+
+    images, labels, _ = tiny_data
+    unlabeled = [np.full_like(labels[0], -1)] * 6
+    X = _regions(list(images) + [images[0]] * 6, n_segments=30)
+    y = list(labels) + unlabeled
+    clf = RegionClassifier().fit(X, y)
+    region_proba = np.split(
+        clf.estimator_[-1].label_distributions_,
+        np.cumsum([r.n_regions for r in X])[:-1],
+    )
+    seen = []
+    compute = refine_module.pixel_features
+    monkeypatch.setattr(
+        refine_module,
+        "pixel_features",
+        lambda image, *a: seen.append(image) or compute(image, *a),
+    )
+    refiner = PixelRefiner(pseudo_images=2, random_state=0)
+    refiner.fit(X, y, region_proba=region_proba)
+    n_scribbled = sum((lab >= 0).any() for lab in labels)
+    assert len(seen) == n_scribbled + 2
+    assert refiner.n_pseudo_ > 0
+    # pseudo_images=0: the scribbled images only.
+    seen.clear()
+    PixelRefiner(pseudo_images=0, random_state=0).fit(X, y, region_proba=region_proba)
+    assert len(seen) == n_scribbled
 
 
 def test_predictions_do_not_depend_on_the_prediction_batches(tiny_data, monkeypatch):
