@@ -19,6 +19,8 @@ from .utils.validation import (
     unmasked,
 )
 
+__all__ = ["Regions", "check_feature_width", "check_regions", "pack_segments"]
+
 _MAP = "an (H, W) integer region map"
 _NO_MASK = "Give every pixel a region."
 # zlib level of the stored region maps: level 1 already shrinks a superpixel
@@ -26,14 +28,15 @@ _NO_MASK = "Give every pixel a region."
 _ZLIB_LEVEL = 1
 
 
-def _pack(segments, n_regions):
-    """The region map as compressed bytes of its smallest unsigned dtype."""
+def pack_segments(segments, n_regions):
+    """A region map as ``(compressed bytes, dtype, shape)``, as Regions stores it.
+
+    The bytes are those of the smallest unsigned dtype that holds
+    ``n_regions`` indices, compressed with zlib.
+    """
     dtype = np.uint16 if n_regions <= 2**16 else np.uint32
     data = np.ascontiguousarray(segments, dtype=dtype)
     return zlib.compress(data.tobytes(), _ZLIB_LEVEL), dtype, segments.shape
-
-
-__all__ = ["Regions", "check_feature_width", "check_regions"]
 
 
 class Regions:
@@ -122,7 +125,13 @@ class Regions:
             feature_names = tuple(str(n) for n in feature_names)
         elif feature_names is not None:
             raise ValueError("feature_names given without features.")
-        self._set(image, _pack(segments, n_regions), features, feature_names, n_regions)
+        self._set(
+            image,
+            pack_segments(segments, n_regions),
+            features,
+            feature_names,
+            n_regions,
+        )
 
     def _set(self, image, packed, features, feature_names, n_regions):
         self.image = image
@@ -143,7 +152,7 @@ class Regions:
         regions = cls.__new__(cls)
         names = None if features is None else tuple(feature_names)
         if isinstance(segments, np.ndarray):
-            segments = _pack(segments, n_regions)
+            segments = pack_segments(segments, n_regions)
         regions._set(image, segments, features, names, n_regions)
         return regions
 

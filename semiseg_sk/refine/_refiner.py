@@ -17,7 +17,9 @@ class boundaries are then snapped to image edges (``_snap.py``).
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import ndimage as ndi
 from skimage.feature import multiscale_basic_features
+from skimage.segmentation import find_boundaries
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.utils import check_random_state
@@ -39,6 +41,11 @@ _CHECK_TREES = 20
 _TREES = 30
 # The pixel classifier predicts images in batches of about this many pixels.
 _PREDICT_BATCH_PIXELS = 2**20
+# Images of at least this many pixels are predicted coarse to fine (see
+# coarse_stride); below, every pixel. The pixel classifier runs at every pixel
+# where the blend's two best classes are closer than _DENSE_MARGIN.
+_COARSE_MIN_PIXELS = 2**18
+_DENSE_MARGIN = 0.2
 
 
 def pixel_features(image, sigma_min, sigma_max, convert2lab):
@@ -141,6 +148,11 @@ class PixelRefiner(BaseEstimator):
         Compute the pixel features of 3-channel (RGB) images in CIE Lab, each
         channel scaled to about [0, 1], as :class:`~semiseg_sk.RegionStats`
         does; other images are not affected.
+    coarse_stride : int, default=3
+        On images of 512 x 512 pixels or more, the pixel classifier runs on
+        every ``coarse_stride``-th pixel of each row and column, is
+        interpolated in between, and runs on every pixel near where the
+        class can depend on it (see Notes); 1 runs it on every pixel.
     snap_width : float, default=3
         Pixels closer than this to a class boundary of the blended
         probabilities are re-assigned by a watershed on the image gradient
@@ -170,6 +182,16 @@ class PixelRefiner(BaseEstimator):
 
     Notes
     -----
+    Coarse to fine: on a large image, the pixel classifier first runs on a
+    grid of every ``coarse_stride``-th pixel and its probabilities are
+    interpolated to all pixels; it then runs again on every pixel within
+    ``coarse_stride`` pixels of where the blend disagrees with the region
+    class, where its two best classes are within 0.2 of each other, or where
+    the blended class changes. Elsewhere the region class wins by a wide
+    margin and the interpolated probabilities stand: the masks are those of
+    evaluating every pixel but for structures that the grid misses entirely,
+    at a fraction of the cost.
+
     Snapping: every pixel closer than ``snap_width`` pixels to a class
     boundary of the blended probabilities takes the probabilities of the
     pixel whose basin it joins in a marker-controlled watershed on the
@@ -191,6 +213,7 @@ class PixelRefiner(BaseEstimator):
         "sigma_min": [Interval(Real, 0, None, closed="neither")],
         "sigma_max": [Interval(Real, 0, None, closed="neither")],
         "convert2lab": ["boolean"],
+        "coarse_stride": [Interval(Integral, 1, None, closed="left")],
         "snap_width": [Interval(Real, 0, None, closed="left")],
         "snap_sigma": [Interval(Real, 0, None, closed="neither")],
         "n_jobs": N_JOBS,
@@ -210,6 +233,7 @@ class PixelRefiner(BaseEstimator):
         sigma_min=0.5,
         sigma_max=16.0,
         convert2lab=True,
+        coarse_stride=3,
         snap_width=3,
         snap_sigma=2.0,
         n_jobs=None,
@@ -225,6 +249,7 @@ class PixelRefiner(BaseEstimator):
         self.sigma_min = sigma_min
         self.sigma_max = sigma_max
         self.convert2lab = convert2lab
+        self.coarse_stride = coarse_stride
         self.snap_width = snap_width
         self.snap_sigma = snap_sigma
         self.n_jobs = n_jobs
@@ -395,28 +420,76 @@ class PixelRefiner(BaseEstimator):
         region_proba = self._check_region_proba(X, region_proba)
         return self._predict_proba(X, region_proba, _PixelFeatures(self, X))
 
-    def _pixel_proba(self, X, features):
-        """Yield the pixel classifier's (n_pixels, n_classes) proba per image.
+    def _forest_proba(self, rows):
+        """(n_rows, n_classes) probabilities of the pixel classifier."""
+        full = np.zeros((rows.shape[0], len(self.classes_)))
+        full[:, self.estimator_.classes_] = self.estimator_.predict_proba(rows)
+        return full
 
-        Images are predicted in batches of about ``_PREDICT_BATCH_PIXELS``
-        pixels: one call per batch costs less than one per small image.
+    def _probas(self, X, region_proba, features):
+        """Yield (region, pixel) probabilities, (n_pixels, n_classes) each, per image.
+
+        Small images are predicted in batches of about
+        ``_PREDICT_BATCH_PIXELS`` pixels (one call per batch costs less than
+        one per small image); large ones one at a time, coarse to fine.
         """
-        n_classes = len(self.classes_)
-        batch, n_pixels = [], 0
+        pending, n_pending = [], 0
         for i, regions in enumerate(X):
-            batch.append(i)
-            n_pixels += regions.n_pixels
-            if n_pixels < _PREDICT_BATCH_PIXELS and i + 1 < len(X):
+            if self.coarse_stride > 1 and regions.n_pixels >= _COARSE_MIN_PIXELS:
+                yield from self._probas_every_pixel(pending, X, region_proba, features)
+                pending, n_pending = [], 0
+                yield self._probas_coarse_to_fine(regions, region_proba[i], features(i))
                 continue
-            stacks = [features(j) for j in batch]
-            proba = self.estimator_.predict_proba(np.concatenate(stacks))
-            del stacks
-            bounds = np.cumsum([0] + [X[j].n_pixels for j in batch])
-            for lo, hi in zip(bounds[:-1], bounds[1:]):
-                full = np.zeros((hi - lo, n_classes))
-                full[:, self.estimator_.classes_] = proba[lo:hi]
-                yield full
-            batch, n_pixels = [], 0
+            pending.append(i)
+            n_pending += regions.n_pixels
+            if n_pending >= _PREDICT_BATCH_PIXELS:
+                yield from self._probas_every_pixel(pending, X, region_proba, features)
+                pending, n_pending = [], 0
+        yield from self._probas_every_pixel(pending, X, region_proba, features)
+
+    def _probas_every_pixel(self, batch, X, region_proba, features):
+        if not batch:
+            return
+        pixel = self._forest_proba(np.concatenate([features(j) for j in batch]))
+        bounds = np.cumsum([0] + [X[j].n_pixels for j in batch])
+        n_classes = len(self.classes_)
+        for j, lo, hi in zip(batch, bounds[:-1], bounds[1:]):
+            painted = X[j].paint(region_proba[j]).reshape(-1, n_classes)
+            yield painted, pixel[lo:hi]
+
+    def _probas_coarse_to_fine(self, regions, proba, stack):
+        """Region and pixel probabilities of one large image, coarse to fine.
+
+        The pixel classifier runs on a grid of every ``coarse_stride``-th
+        pixel, its probabilities are interpolated (bilinear) to every pixel,
+        and it runs again on every pixel within ``coarse_stride`` of where
+        the blend is uncertain, disagrees with the regions or changes class:
+        where a pixel's class can depend on it. Elsewhere the blend keeps the
+        regions' class with a wide margin, and the interpolated
+        probabilities stand.
+        """
+        s, n_classes = self.coarse_stride, len(self.classes_)
+        (height, width), first = regions.shape, self.coarse_stride // 2
+        stack = stack.reshape(height, width, -1)
+        grid = stack[first::s, first::s]
+        coarse = self._forest_proba(grid.reshape(-1, stack.shape[-1]))
+        pixel = _upsample(
+            coarse.reshape(*grid.shape[:2], n_classes), s, first, height, width
+        )
+        painted = regions.paint(proba).reshape(-1, n_classes)
+        pixel = pixel.reshape(-1, n_classes)
+        blended = self._blend(painted, pixel)
+        decision = blended.argmax(axis=1)
+        top2 = np.partition(blended, n_classes - 2, axis=1)[:, -2:]
+        dense = (
+            (decision != painted.argmax(axis=1))
+            | (top2[:, 1] - top2[:, 0] < _DENSE_MARGIN)
+        ).reshape(height, width)
+        dense |= find_boundaries(decision.reshape(height, width), mode="thick")
+        dense = ndi.maximum_filter(dense, size=2 * s + 1)
+        where = np.flatnonzero(dense)
+        pixel[where] = self._forest_proba(stack.reshape(-1, stack.shape[-1])[where])
+        return painted, pixel
 
     def _blend(self, region, pixel):
         w = self.region_weight
@@ -428,14 +501,38 @@ class PixelRefiner(BaseEstimator):
 
     def _predict_proba(self, X, region_proba, features):
         n_classes = len(self.classes_)
-        pixel_proba = self._pixel_proba(X, features) if self.region_weight < 1 else None
+        if self.region_weight < 1:
+            probas = self._probas(X, region_proba, features)
+        else:
+            probas = (
+                (r.paint(p).reshape(-1, n_classes), None)
+                for r, p in zip(X, region_proba)
+            )
         out = []
-        for regions, proba in zip(X, region_proba):
-            painted = regions.paint(proba).reshape(-1, n_classes)
-            if pixel_proba is not None:
-                painted = self._blend(painted, next(pixel_proba))
+        for regions, (painted, pixel) in zip(X, probas):
+            if pixel is not None:
+                painted = self._blend(painted, pixel)
             painted = painted.reshape(*regions.shape, n_classes)
             out.append(
                 snap_to_edges(regions.image, painted, self.snap_width, self.snap_sigma)
             )
         return out
+
+
+def _upsample(coarse, stride, first, height, width):
+    """Bilinear interpolation of a grid of every ``stride``-th pixel to all pixels.
+
+    ``coarse[i, j]`` is the value at pixel ``(first + stride * i, first +
+    stride * j)``; pixels beyond the outer grid points take the nearest one.
+    """
+
+    def axis_weights(n, n_grid):
+        pos = np.clip((np.arange(n) - first) / stride, 0, n_grid - 1)
+        lo = np.floor(pos).astype(np.intp)
+        hi = np.minimum(lo + 1, n_grid - 1)
+        return lo, hi, (pos - lo)[:, None]
+
+    lo, hi, w = axis_weights(height, coarse.shape[0])
+    rows = coarse[lo] * (1 - w[..., None]) + coarse[hi] * w[..., None]
+    lo, hi, w = axis_weights(width, coarse.shape[1])
+    return rows[:, lo] * (1 - w) + rows[:, hi] * w

@@ -312,3 +312,46 @@ def test_pixel_estimator_must_be_a_classifier(tiny_data):
     match = r"estimator of PixelRefiner must be a classifier.*GaussianMixture"
     with pytest.raises(TypeError, match=match):
         refiner.fit(_regions(images), labels)
+
+
+def test_upsample_is_exact_on_the_grid_and_linear_between():
+    from semiseg_sk.refine._refiner import _upsample
+
+    rows, cols = np.meshgrid(np.arange(1, 12, 3), np.arange(1, 15, 3), indexing="ij")
+    coarse = np.stack([rows, cols], axis=-1).astype(float)  # values = coordinates
+    full = _upsample(coarse, 3, 1, 12, 15)
+    # A linear function is reproduced inside the grid, held constant beyond it.
+    r, c = np.meshgrid(np.arange(12), np.arange(15), indexing="ij")
+    np.testing.assert_allclose(full[..., 0], np.clip(r, 1, 10))
+    np.testing.assert_allclose(full[..., 1], np.clip(c, 1, 13))
+
+
+def test_coarse_to_fine_gives_the_masks_of_every_pixel_at_lower_cost(monkeypatch):
+    from skimage.transform import resize
+
+    from semiseg_sk.datasets import make_scribbles, make_texture_mosaics
+
+    images, truths = make_texture_mosaics(2, size=(128, 128), random_state=3)
+    images = [resize(im, (512, 512), order=1) for im in images]
+    truths = [
+        resize(t, (512, 512), order=0, preserve_range=True).astype(int) for t in truths
+    ]
+    labels = [make_scribbles(t, stroke_length=60, random_state=0) for t in truths]
+    X = _regions(images, n_segments=100)
+    clf = RegionClassifier(refiner=PixelRefiner(random_state=0)).fit(X, labels)
+    refiner = clf.refiner_
+    evaluated = []
+    forest = refiner._forest_proba
+    monkeypatch.setattr(
+        refiner,
+        "_forest_proba",
+        lambda rows: evaluated.append(len(rows)) or forest(rows),
+    )
+    coarse = clf.predict(X)
+    n_coarse, evaluated[:] = sum(evaluated), []
+    refiner.coarse_stride = 1
+    exact = clf.predict(X)
+    assert sum(evaluated) == 2 * 512 * 512
+    assert n_coarse < 0.9 * sum(evaluated)
+    agreement = np.mean([np.mean(a == b) for a, b in zip(coarse, exact)])
+    assert agreement > 0.999
