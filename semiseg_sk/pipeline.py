@@ -8,6 +8,7 @@ regions) -> ``features`` (region statistics and learned features) ->
 classifier and edge snapping).
 """
 
+import itertools
 from numbers import Integral
 
 from sklearn.pipeline import Pipeline
@@ -25,7 +26,13 @@ from .utils._random import RANDOM_STATE
 from .utils.fixes import HasMethods, Interval, StrOptions, validate_params
 from .utils.validation import check_classifier
 
-__all__ = ["make_segmenter", "predict_outputs", "to_device"]
+__all__ = [
+    "iter_fit_predict",
+    "iter_predict",
+    "make_segmenter",
+    "predict_outputs",
+    "to_device",
+]
 
 
 # make_segmenter checks its arguments when it is called, so that a typo fails
@@ -214,13 +221,7 @@ def predict_outputs(segmenter, images, *, proba=False, regions=False):
     >>> out.masks[0].shape, out.proba[0].shape
     ((32, 32), (32, 32, 2))
     """
-    if not isinstance(segmenter, Pipeline) or not isinstance(
-        segmenter[-1], RegionClassifier
-    ):
-        raise TypeError(
-            f"segmenter must be a Pipeline ending in a RegionClassifier, such as "
-            f"make_segmenter() returns; got {type(segmenter).__name__}."
-        )
+    _check_segmenter(segmenter)
     Xt = segmenter[:-1].transform(images)
     final = segmenter[-1]
     out = Bunch(masks=None, proba=None, regions=Xt if regions else None)
@@ -230,6 +231,142 @@ def predict_outputs(segmenter, images, *, proba=False, regions=False):
     else:
         out.masks = final.predict(Xt)
     return out
+
+
+def _check_segmenter(segmenter):
+    if not isinstance(segmenter, Pipeline) or not isinstance(
+        segmenter[-1], RegionClassifier
+    ):
+        raise TypeError(
+            f"segmenter must be a Pipeline ending in a RegionClassifier, such as "
+            f"make_segmenter() returns; got {type(segmenter).__name__}."
+        )
+
+
+def _check_batch_size(batch_size):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral):
+        raise TypeError(
+            f"batch_size must be a positive int; got {type(batch_size).__name__}."
+        )
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int; got {batch_size}.")
+
+
+def _outputs(final, regions, results, proba):
+    """One Bunch(mask, proba, regions) per image from masks or probabilities."""
+    for r, result in zip(regions, results):
+        if proba:
+            yield Bunch(
+                mask=final.classes_[result.argmax(axis=-1)], proba=result, regions=r
+            )
+        else:
+            yield Bunch(mask=result, proba=None, regions=r)
+
+
+def iter_predict(segmenter, images, *, proba=False, batch_size=8):
+    """Predict a collection image by image, in bounded memory.
+
+    Images pass through the whole pipeline ``batch_size`` at a time, so
+    memory holds the regions, features and pixel features of one batch,
+    whatever the length of ``images``. ``images`` may be any iterable (a
+    generator that reads files, say): each image is taken from it only when
+    its batch is predicted. The masks are those of ``segmenter.predict``:
+    prediction is inductive, image by image.
+
+    Parameters
+    ----------
+    segmenter : sklearn.pipeline.Pipeline
+        A fitted pipeline ending in a :class:`RegionClassifier`, such as
+        :func:`make_segmenter` returns.
+    images : iterable of ndarray of shape (H, W) or (H, W, C)
+        The images.
+    proba : bool, default=False
+        Also give the class probabilities of every pixel.
+    batch_size : int, default=8
+        Images taken through the pipeline together (each step runs its
+        per-image work over a batch in parallel with ``n_jobs``).
+
+    Yields
+    ------
+    output : sklearn.utils.Bunch
+        Per image, in order: ``mask`` ((H, W) array of classes), ``proba``
+        ((H, W, n_classes) array, or None) and ``regions`` (its
+        :class:`~semiseg_sk.Regions`, whose ``segments`` are the
+        superpixels).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk import make_segmenter
+    >>> from semiseg_sk.pipeline import iter_predict
+    >>> image = np.zeros((32, 32)); image[:, 16:] = 1.0
+    >>> labels = np.full((32, 32), -1); labels[5, 5] = 0; labels[5, 25] = 1
+    >>> seg = make_segmenter(n_segments=8, autoencoder=False, refine=False)
+    >>> seg = seg.fit([image], [labels])
+    >>> [out.mask.shape for out in iter_predict(seg, (image for _ in range(3)))]
+    [(32, 32), (32, 32), (32, 32)]
+    """
+    _check_segmenter(segmenter)
+    _check_batch_size(batch_size)
+    return _iter_predict(segmenter, iter(images), proba, batch_size)
+
+
+def _iter_predict(segmenter, images, proba, batch_size):
+    final = segmenter[-1]
+    while batch := list(itertools.islice(images, batch_size)):
+        Xt = segmenter[:-1].transform(batch)
+        del batch
+        yield from _outputs(final, Xt, final._iter_predict(Xt, proba=proba), proba)
+
+
+def iter_fit_predict(segmenter, images, labels, *, proba=False):
+    """Fit on a collection, then give the mask of each of its images in turn.
+
+    The streaming form of ``segmenter.fit_predict(images, labels)``: the
+    same masks (the labels that label spreading propagated to the regions of
+    the training images, refined at pixel level), made a few images at a
+    time and given one by one, so that a caller that writes each mask as it
+    comes never holds the masks, probabilities or pixel features of the
+    whole collection. Fitting keeps what every image contributes to the
+    region graph: its region features and its compressed region map.
+
+    Parameters
+    ----------
+    segmenter : sklearn.pipeline.Pipeline
+        A pipeline ending in a :class:`RegionClassifier`, such as
+        :func:`make_segmenter` returns; it is fitted in place.
+    images : list of ndarray of shape (H, W) or (H, W, C)
+        The images, scribbled and unlabeled.
+    labels : list of ndarray of shape (H, W) of int
+        Per-pixel labels, -1 for unlabeled pixels (all -1 for an unlabeled
+        image).
+    proba : bool, default=False
+        Also give the class probabilities of every pixel.
+
+    Yields
+    ------
+    output : sklearn.utils.Bunch
+        Per image, in order: ``mask``, ``proba`` (or None) and ``regions``,
+        as :func:`iter_predict` gives them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk import make_segmenter
+    >>> from semiseg_sk.pipeline import iter_fit_predict
+    >>> image = np.zeros((32, 32)); image[:, 16:] = 1.0
+    >>> labels = np.full((32, 32), -1); labels[5, 5] = 0; labels[5, 25] = 1
+    >>> seg = make_segmenter(n_segments=8, autoencoder=False, refine=False)
+    >>> for out in iter_fit_predict(seg, [image, image], [labels, labels]):
+    ...     print(int(out.mask[0, 0]), int(out.mask[0, 31]))
+    0 1
+    0 1
+    """
+    _check_segmenter(segmenter)
+    Xt = segmenter[:-1].fit_transform(images, labels)
+    final = segmenter[-1]
+    results = final._iter_fit_predict(Xt, labels, proba=proba)
+    return _outputs(final, Xt, results, proba)
 
 
 def to_device(segmenter, device):

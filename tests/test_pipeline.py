@@ -22,7 +22,12 @@ from semiseg_sk import (
 from semiseg_sk.exceptions import PixelScaleWarning, UnseenClassWarning
 from semiseg_sk.metrics import mean_iou
 from semiseg_sk.model_selection import SemiSupervisedKFold
-from semiseg_sk.pipeline import predict_outputs, to_device
+from semiseg_sk.pipeline import (
+    iter_fit_predict,
+    iter_predict,
+    predict_outputs,
+    to_device,
+)
 
 
 def test_step_names_and_type():
@@ -311,6 +316,47 @@ def test_predict_outputs_computes_features_once(tiny_data, fast_segmenter, monke
     assert plain.proba is None and plain.regions is None
     with pytest.raises(TypeError, match="Pipeline ending in a RegionClassifier"):
         predict_outputs(seg[-1], images)
+
+
+def test_iter_predict_streams_the_masks_of_predict(tiny_data, fast_segmenter):
+    images, labels, _ = tiny_data
+    seg = fast_segmenter(autoencoder=False).fit(images, labels)
+    masks = seg.predict(images)
+    probas = seg.predict_proba(images)
+    taken = []
+
+    def lazily():
+        for image in images:
+            taken.append(1)
+            yield image
+
+    stream = iter_predict(seg, lazily(), proba=True, batch_size=3)
+    assert taken == []  # nothing is read before the first mask is asked for
+    first = next(stream)
+    assert len(taken) == 3  # one batch
+    outs = [first, *stream]
+    for out, mask, proba in zip(outs, masks, probas, strict=True):
+        np.testing.assert_array_equal(out.mask, mask)
+        np.testing.assert_allclose(out.proba, proba)
+        assert out.regions.shape == mask.shape
+    plain = next(iter_predict(seg, images))
+    assert plain.proba is None
+    with pytest.raises(ValueError, match="batch_size must be a positive int; got 0"):
+        iter_predict(seg, images, batch_size=0)
+    with pytest.raises(TypeError, match="Pipeline ending in a RegionClassifier"):
+        iter_predict(seg[-1], images)
+
+
+def test_iter_fit_predict_streams_the_masks_of_fit_predict(tiny_data, fast_segmenter):
+    images, labels, _ = tiny_data
+    expected = fast_segmenter(autoencoder=False).fit_predict(images, labels)
+    seg = fast_segmenter(autoencoder=False)
+    outs = list(iter_fit_predict(seg, images, labels, proba=True))
+    for out, mask in zip(outs, expected, strict=True):
+        np.testing.assert_array_equal(out.mask, mask)
+        assert out.proba.shape == mask.shape + (len(seg[-1].classes_),)
+    # The pipeline is fitted in place, as by seg.fit.
+    assert hasattr(seg[-1], "refiner_")
 
 
 def test_to_device_moves_the_networks(tiny_data, fast_segmenter):

@@ -26,7 +26,7 @@ def test_with_features_appends_and_shares_arrays():
     assert r2.feature_names == ("a", "b", "c")
     assert r2.features.shape == (2, 3)
     assert r.features is None  # the original is untouched
-    assert r2.image is r.image and r2.segments is r.segments
+    assert r2.image is r.image and r2._packed is r._packed
 
 
 def test_mean_std_and_quantiles_match_numpy():

@@ -50,7 +50,7 @@ def _stats_block(regions, params):
     if params["position"]:
         blocks.append(regions.centroids() / np.asarray(regions.shape, dtype=float))
     if params["area"]:
-        blocks.append((regions.sizes() / regions.segments.size)[:, None])
+        blocks.append((regions.sizes() / regions.n_pixels)[:, None])
     return np.hstack(blocks).astype(np.float64)
 
 

@@ -33,6 +33,20 @@ _SEMI_SUPERVISED = (BaseLabelPropagation, SelfTrainingClassifier, SparseLabelSpr
 # Semi-supervised estimators whose label_distributions_ are the propagated
 # (transductive) class distributions of their training samples.
 _TRANSDUCTIVE = (BaseLabelPropagation, SparseLabelSpreading)
+# Images are painted and refined in chunks of about this many pixels: one
+# refiner call per chunk costs less than one per small image, and memory
+# stays that of one chunk whatever the number of images.
+_CHUNK_PIXELS = 2**20
+
+
+def _chunks(X):
+    """Consecutive index ranges of X of about ``_CHUNK_PIXELS`` pixels each."""
+    start, n_pixels = 0, 0
+    for i, regions in enumerate(X):
+        n_pixels += regions.n_pixels
+        if n_pixels >= _CHUNK_PIXELS or i + 1 == len(X):
+            yield range(start, i + 1)
+            start, n_pixels = i + 1, 0
 
 
 def _final_step(estimator):
@@ -141,8 +155,9 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         :class:`~semiseg_sk.PixelRefiner`: fitted after ``estimator`` with
         ``refiner.fit(X, y, region_proba=...)`` on the training images, their
         pixel labels and the region probabilities the estimator gives them;
-        ``predict_proba`` then returns its pixel probabilities. None paints
-        the region probabilities unchanged.
+        its ``predict_proba(X, region_proba=...)`` then gives the pixel
+        probabilities, called on a few images at a time. None paints the
+        region probabilities unchanged.
 
     Attributes
     ----------
@@ -195,7 +210,7 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict"]), None],
         "semi_supervised": [StrOptions({"auto"}), "boolean"],
-        "refiner": [HasMethods(["fit", "predict_proba", "fit_predict_proba"]), None],
+        "refiner": [HasMethods(["fit", "predict_proba"]), None],
     }
 
     def __init__(self, estimator=None, *, semi_supervised="auto", refiner=None):
@@ -275,11 +290,18 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         masks : list of ndarray of shape (H, W)
             The predicted class of each pixel of each image of ``X``.
         """
+        return list(self._iter_fit_predict(X, y, proba=False))
+
+    def _iter_fit_predict(self, X, y, *, proba):
+        """Fit, then yield the mask (or probabilities) of each training image.
+
+        Masks are made a few images at a time, so that nothing proportional
+        to the pixels of all images is held at once.
+        """
         X, y, region_proba = self._fit_regions(X, y)
-        if self.refiner_ is None:
-            return self._paint_masks(X, region_proba)
-        proba = self.refiner_.fit_predict_proba(X, y, region_proba=region_proba)
-        return [self.classes_[p.argmax(axis=-1)] for p in proba]
+        if self.refiner_ is not None:
+            self.refiner_.fit(X, y, region_proba=region_proba)
+        return self._iter_outputs(X, region_proba, proba=proba)
 
     def _fit_regions(self, X, y):
         """Fit the region estimator; the checked X and y, and X's region proba.
@@ -388,10 +410,25 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
             proba = (pred[:, None] == classes).astype(float)
         return _split(self._align(classes, proba), X)
 
-    def _paint_masks(self, X, region_proba):
-        return [
-            r.paint(self.classes_[p.argmax(axis=1)]) for r, p in zip(X, region_proba)
-        ]
+    def _iter_outputs(self, X, region_proba, *, proba):
+        """Yield the pixel probabilities (``proba``) or the mask of each image."""
+        for chunk in _chunks(X):
+            regions = [X[i] for i in chunk]
+            probas = [region_proba[i] for i in chunk]
+            if self.refiner_ is not None:
+                pixel = self.refiner_.predict_proba(regions, region_proba=probas)
+                for p in pixel:
+                    yield p if proba else self.classes_[p.argmax(axis=-1)]
+            elif proba:
+                yield from (r.paint(p) for r, p in zip(regions, probas))
+            else:
+                for r, p in zip(regions, probas):
+                    yield r.paint(self.classes_[p.argmax(axis=1)])
+
+    def _iter_predict(self, X, *, proba):
+        """Yield the probabilities or the mask of each image, inductively."""
+        X, features = self._check_predict_input(X)
+        return self._iter_outputs(X, self._region_proba(X, features), proba=proba)
 
     def predict_proba(self, X):
         """Probability of each class at every pixel.
@@ -409,11 +446,7 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
             probabilities; with one they are blended with a pixel
             classifier's.
         """
-        X, features = self._check_predict_input(X)
-        region_proba = self._region_proba(X, features)
-        if self.refiner_ is not None:
-            return self.refiner_.predict_proba(X, region_proba=region_proba)
-        return [r.paint(p) for r, p in zip(X, region_proba)]
+        return list(self._iter_predict(X, proba=True))
 
     def predict(self, X):
         """Label every pixel of every image.
@@ -429,12 +462,7 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
             The predicted class of each pixel, the argmax of
             :meth:`predict_proba`.
         """
-        X, features = self._check_predict_input(X)
-        region_proba = self._region_proba(X, features)
-        if self.refiner_ is not None:
-            proba = self.refiner_.predict_proba(X, region_proba=region_proba)
-            return [self.classes_[p.argmax(axis=-1)] for p in proba]
-        return self._paint_masks(X, region_proba)
+        return list(self._iter_predict(X, proba=False))
 
     def score(self, X, y, sample_weight=None):
         """Mean intersection over union of the predictions.

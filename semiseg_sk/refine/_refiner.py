@@ -17,7 +17,9 @@ class boundaries are then snapped to image edges (``_snap.py``).
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import ndimage as ndi
 from skimage.feature import multiscale_basic_features
+from skimage.segmentation import find_boundaries
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.utils import check_random_state
@@ -33,15 +35,17 @@ from ._snap import snap_to_edges
 
 __all__ = ["PixelRefiner"]
 
-# fit_predict_proba keeps the pixel features computed at fit for the
-# prediction of the same images, up to this many bytes in all.
-_MAX_KEPT_FEATURE_BYTES = 512 * 2**20
 # The default forests: the one that checks pseudo-labels against the
 # scribbles, and the pixel classifier itself.
 _CHECK_TREES = 20
 _TREES = 30
 # The pixel classifier predicts images in batches of about this many pixels.
 _PREDICT_BATCH_PIXELS = 2**20
+# Images of at least this many pixels are predicted coarse to fine (see
+# coarse_stride); below, every pixel. The pixel classifier runs at every pixel
+# where the blend's two best classes are closer than _DENSE_MARGIN.
+_COARSE_MIN_PIXELS = 2**18
+_DENSE_MARGIN = 0.2
 
 
 def pixel_features(image, sigma_min, sigma_max, convert2lab):
@@ -59,26 +63,17 @@ def pixel_features(image, sigma_min, sigma_max, convert2lab):
 class _PixelFeatures:
     """The pixel feature stack of each image of X, computed on demand.
 
-    With ``keep``, stacks are kept (while they fit in
-    ``_MAX_KEPT_FEATURE_BYTES``) so that fitting and predicting the same
-    images computes each stack once.
+    Stacks are not kept: one lives at a time, so memory does not grow with
+    the number or the size of the images beyond one image's stack.
     """
 
-    def __init__(self, refiner, X, keep=False):
+    def __init__(self, refiner, X):
         self.refiner = refiner
         self.X = X
-        self.keep = keep
-        self.kept = {}
 
     def __call__(self, i):
-        if i in self.kept:
-            return self.kept[i]
         r = self.refiner
-        stack = pixel_features(self.X[i].image, r.sigma_min, r.sigma_max, r.convert2lab)
-        used = sum(a.nbytes for a in self.kept.values())
-        if self.keep and used + stack.nbytes <= _MAX_KEPT_FEATURE_BYTES:
-            self.kept[i] = stack
-        return stack
+        return pixel_features(self.X[i].image, r.sigma_min, r.sigma_max, r.convert2lab)
 
     def rows(self, image_index, pixel_index):
         """Feature rows of the given (image, flat pixel) pairs, one image at a time.
@@ -128,8 +123,13 @@ class PixelRefiner(BaseEstimator):
         scribbled).
     max_pseudo : int, default=1000
         Pseudo-labeled pixels drawn per class at most, uniformly over the
-        candidates of all training images, labeled and unlabeled; 0 trains
+        candidates of the training images (see ``pseudo_images``); 0 trains
         on the scribbled pixels only.
+    pseudo_images : int, default=16
+        Pseudo-labels are drawn from the scribbled images and from at most
+        this many other training images, picked at random, so that fitting
+        computes the pixel features of a bounded number of images however
+        many images the collection has.
     check_pseudo_labels : bool, default=True
         Keep only the pseudo-labels that a first pixel classifier, trained on
         the scribbled pixels alone, agrees with.
@@ -148,6 +148,11 @@ class PixelRefiner(BaseEstimator):
         Compute the pixel features of 3-channel (RGB) images in CIE Lab, each
         channel scaled to about [0, 1], as :class:`~semiseg_sk.RegionStats`
         does; other images are not affected.
+    coarse_stride : int, default=3
+        On images of 512 x 512 pixels or more, the pixel classifier runs on
+        every ``coarse_stride``-th pixel of each row and column, is
+        interpolated in between, and runs on every pixel near where the
+        class can depend on it (see Notes); 1 runs it on every pixel.
     snap_width : float, default=3
         Pixels closer than this to a class boundary of the blended
         probabilities are re-assigned by a watershed on the image gradient
@@ -177,6 +182,16 @@ class PixelRefiner(BaseEstimator):
 
     Notes
     -----
+    Coarse to fine: on a large image, the pixel classifier first runs on a
+    grid of every ``coarse_stride``-th pixel and its probabilities are
+    interpolated to all pixels; it then runs again on every pixel within
+    ``coarse_stride`` pixels of where the blend disagrees with the region
+    class, where its two best classes are within 0.2 of each other, or where
+    the blended class changes. Elsewhere the region class wins by a wide
+    margin and the interpolated probabilities stand: the masks are those of
+    evaluating every pixel but for structures that the grid misses entirely,
+    at a fraction of the cost.
+
     Snapping: every pixel closer than ``snap_width`` pixels to a class
     boundary of the blended probabilities takes the probabilities of the
     pixel whose basin it joins in a marker-controlled watershed on the
@@ -191,12 +206,14 @@ class PixelRefiner(BaseEstimator):
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
         "pseudo_threshold": [Interval(Real, 0, 1, closed="both")],
         "max_pseudo": [Interval(Integral, 0, None, closed="left")],
+        "pseudo_images": [Interval(Integral, 0, None, closed="left")],
         "check_pseudo_labels": ["boolean"],
         "region_weight": [Interval(Real, 0, 1, closed="both")],
         "blend": [StrOptions({"linear", "geometric"})],
         "sigma_min": [Interval(Real, 0, None, closed="neither")],
         "sigma_max": [Interval(Real, 0, None, closed="neither")],
         "convert2lab": ["boolean"],
+        "coarse_stride": [Interval(Integral, 1, None, closed="left")],
         "snap_width": [Interval(Real, 0, None, closed="left")],
         "snap_sigma": [Interval(Real, 0, None, closed="neither")],
         "n_jobs": N_JOBS,
@@ -209,12 +226,14 @@ class PixelRefiner(BaseEstimator):
         *,
         pseudo_threshold=0.6,
         max_pseudo=1000,
+        pseudo_images=16,
         check_pseudo_labels=True,
         region_weight=0.5,
         blend="linear",
         sigma_min=0.5,
         sigma_max=16.0,
         convert2lab=True,
+        coarse_stride=3,
         snap_width=3,
         snap_sigma=2.0,
         n_jobs=None,
@@ -223,12 +242,14 @@ class PixelRefiner(BaseEstimator):
         self.estimator = estimator
         self.pseudo_threshold = pseudo_threshold
         self.max_pseudo = max_pseudo
+        self.pseudo_images = pseudo_images
         self.check_pseudo_labels = check_pseudo_labels
         self.region_weight = region_weight
         self.blend = blend
         self.sigma_min = sigma_min
         self.sigma_max = sigma_max
         self.convert2lab = convert2lab
+        self.coarse_stride = coarse_stride
         self.snap_width = snap_width
         self.snap_sigma = snap_sigma
         self.n_jobs = n_jobs
@@ -262,8 +283,7 @@ class PixelRefiner(BaseEstimator):
         """Fit, then refine the probabilities of the training images.
 
         The same as ``fit(X, y, region_proba=region_proba).predict_proba(X,
-        region_proba=region_proba)``, with the pixel features of each image
-        computed once (while they fit in 512 MB).
+        region_proba=region_proba)``.
 
         Parameters
         ----------
@@ -280,7 +300,7 @@ class PixelRefiner(BaseEstimator):
             Refined class probabilities of every pixel.
         """
         X, y, region_proba = self._check_fit_input(X, y, region_proba)
-        features = _PixelFeatures(self, X, keep=True)
+        features = _PixelFeatures(self, X)
         self._fit(X, y, region_proba, features)
         return self._predict_proba(X, region_proba, features)
 
@@ -326,11 +346,22 @@ class PixelRefiner(BaseEstimator):
             )
         return clone(self.estimator)
 
+    def _pseudo_sources(self, y, rng):
+        """Indices of the training images that pseudo-labels are drawn from."""
+        scribbled = [i for i, lab in enumerate(y) if (lab >= 0).any()]
+        others = [i for i, lab in enumerate(y) if not (lab >= 0).any()]
+        if len(others) > self.pseudo_images:
+            others = rng.choice(others, self.pseudo_images, replace=False).tolist()
+        return set(scribbled + others)
+
     def _fit(self, X, y, region_proba, features):
         rng = check_random_state(self.random_state)
         n_classes = len(self.classes_)
+        sources = self._pseudo_sources(y, rng)
         scribbled, pseudo = [], []  # (image index, flat pixel index, class)
         for i, (regions, lab, proba) in enumerate(zip(X, y, region_proba)):
+            if i not in sources:
+                continue
             lab = np.where(lab >= 0, np.searchsorted(self.classes_, lab), -1).ravel()
             seg = regions.segments.ravel()
             confidence = proba.max(axis=1)[seg]
@@ -389,28 +420,76 @@ class PixelRefiner(BaseEstimator):
         region_proba = self._check_region_proba(X, region_proba)
         return self._predict_proba(X, region_proba, _PixelFeatures(self, X))
 
-    def _pixel_proba(self, X, features):
-        """Yield the pixel classifier's (n_pixels, n_classes) proba per image.
+    def _forest_proba(self, rows):
+        """(n_rows, n_classes) probabilities of the pixel classifier."""
+        full = np.zeros((rows.shape[0], len(self.classes_)))
+        full[:, self.estimator_.classes_] = self.estimator_.predict_proba(rows)
+        return full
 
-        Images are predicted in batches of about ``_PREDICT_BATCH_PIXELS``
-        pixels: one call per batch costs less than one per small image.
+    def _probas(self, X, region_proba, features):
+        """Yield (region, pixel) probabilities, (n_pixels, n_classes) each, per image.
+
+        Small images are predicted in batches of about
+        ``_PREDICT_BATCH_PIXELS`` pixels (one call per batch costs less than
+        one per small image); large ones one at a time, coarse to fine.
         """
-        n_classes = len(self.classes_)
-        batch, n_pixels = [], 0
+        pending, n_pending = [], 0
         for i, regions in enumerate(X):
-            batch.append(i)
-            n_pixels += regions.segments.size
-            if n_pixels < _PREDICT_BATCH_PIXELS and i + 1 < len(X):
+            if self.coarse_stride > 1 and regions.n_pixels >= _COARSE_MIN_PIXELS:
+                yield from self._probas_every_pixel(pending, X, region_proba, features)
+                pending, n_pending = [], 0
+                yield self._probas_coarse_to_fine(regions, region_proba[i], features(i))
                 continue
-            stacks = [features(j) for j in batch]
-            proba = self.estimator_.predict_proba(np.concatenate(stacks))
-            del stacks
-            bounds = np.cumsum([0] + [X[j].segments.size for j in batch])
-            for lo, hi in zip(bounds[:-1], bounds[1:]):
-                full = np.zeros((hi - lo, n_classes))
-                full[:, self.estimator_.classes_] = proba[lo:hi]
-                yield full
-            batch, n_pixels = [], 0
+            pending.append(i)
+            n_pending += regions.n_pixels
+            if n_pending >= _PREDICT_BATCH_PIXELS:
+                yield from self._probas_every_pixel(pending, X, region_proba, features)
+                pending, n_pending = [], 0
+        yield from self._probas_every_pixel(pending, X, region_proba, features)
+
+    def _probas_every_pixel(self, batch, X, region_proba, features):
+        if not batch:
+            return
+        pixel = self._forest_proba(np.concatenate([features(j) for j in batch]))
+        bounds = np.cumsum([0] + [X[j].n_pixels for j in batch])
+        n_classes = len(self.classes_)
+        for j, lo, hi in zip(batch, bounds[:-1], bounds[1:]):
+            painted = X[j].paint(region_proba[j]).reshape(-1, n_classes)
+            yield painted, pixel[lo:hi]
+
+    def _probas_coarse_to_fine(self, regions, proba, stack):
+        """Region and pixel probabilities of one large image, coarse to fine.
+
+        The pixel classifier runs on a grid of every ``coarse_stride``-th
+        pixel, its probabilities are interpolated (bilinear) to every pixel,
+        and it runs again on every pixel within ``coarse_stride`` of where
+        the blend is uncertain, disagrees with the regions or changes class:
+        where a pixel's class can depend on it. Elsewhere the blend keeps the
+        regions' class with a wide margin, and the interpolated
+        probabilities stand.
+        """
+        s, n_classes = self.coarse_stride, len(self.classes_)
+        (height, width), first = regions.shape, self.coarse_stride // 2
+        stack = stack.reshape(height, width, -1)
+        grid = stack[first::s, first::s]
+        coarse = self._forest_proba(grid.reshape(-1, stack.shape[-1]))
+        pixel = _upsample(
+            coarse.reshape(*grid.shape[:2], n_classes), s, first, height, width
+        )
+        painted = regions.paint(proba).reshape(-1, n_classes)
+        pixel = pixel.reshape(-1, n_classes)
+        blended = self._blend(painted, pixel)
+        decision = blended.argmax(axis=1)
+        top2 = np.partition(blended, n_classes - 2, axis=1)[:, -2:]
+        dense = (
+            (decision != painted.argmax(axis=1))
+            | (top2[:, 1] - top2[:, 0] < _DENSE_MARGIN)
+        ).reshape(height, width)
+        dense |= find_boundaries(decision.reshape(height, width), mode="thick")
+        dense = ndi.maximum_filter(dense, size=2 * s + 1)
+        where = np.flatnonzero(dense)
+        pixel[where] = self._forest_proba(stack.reshape(-1, stack.shape[-1])[where])
+        return painted, pixel
 
     def _blend(self, region, pixel):
         w = self.region_weight
@@ -422,14 +501,38 @@ class PixelRefiner(BaseEstimator):
 
     def _predict_proba(self, X, region_proba, features):
         n_classes = len(self.classes_)
-        pixel_proba = self._pixel_proba(X, features) if self.region_weight < 1 else None
+        if self.region_weight < 1:
+            probas = self._probas(X, region_proba, features)
+        else:
+            probas = (
+                (r.paint(p).reshape(-1, n_classes), None)
+                for r, p in zip(X, region_proba)
+            )
         out = []
-        for regions, proba in zip(X, region_proba):
-            painted = regions.paint(proba).reshape(-1, n_classes)
-            if pixel_proba is not None:
-                painted = self._blend(painted, next(pixel_proba))
+        for regions, (painted, pixel) in zip(X, probas):
+            if pixel is not None:
+                painted = self._blend(painted, pixel)
             painted = painted.reshape(*regions.shape, n_classes)
             out.append(
                 snap_to_edges(regions.image, painted, self.snap_width, self.snap_sigma)
             )
         return out
+
+
+def _upsample(coarse, stride, first, height, width):
+    """Bilinear interpolation of a grid of every ``stride``-th pixel to all pixels.
+
+    ``coarse[i, j]`` is the value at pixel ``(first + stride * i, first +
+    stride * j)``; pixels beyond the outer grid points take the nearest one.
+    """
+
+    def axis_weights(n, n_grid):
+        pos = np.clip((np.arange(n) - first) / stride, 0, n_grid - 1)
+        lo = np.floor(pos).astype(np.intp)
+        hi = np.minimum(lo + 1, n_grid - 1)
+        return lo, hi, (pos - lo)[:, None]
+
+    lo, hi, w = axis_weights(height, coarse.shape[0])
+    rows = coarse[lo] * (1 - w[..., None]) + coarse[hi] * w[..., None]
+    lo, hi, w = axis_weights(width, coarse.shape[1])
+    return rows[:, lo] * (1 - w) + rows[:, hi] * w

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from .._regions import Regions
+from .._regions import Regions, pack_segments
 from ..base import ImageEstimatorMixin
 from ..utils._docstring import docstring
 from ..utils._image import as_float_image, check_pixel_scale, pixel_scale
@@ -38,7 +38,13 @@ def _check_method_params(method, params):
 
 
 def _segment_or_explain(index, image, method, n_segments, compactness, params):
-    """Region map (0..n-1) of one float image; errors name the image index."""
+    """Packed region map (0..n-1) of one image and its number of regions.
+
+    The map comes back packed (``pack_segments``), so that a parallel run
+    over many images never holds all their maps at full size. Errors name
+    the image index.
+    """
+    image = as_float_image(image)
     try:
         labels = METHODS[method].segment(image, n_segments, compactness, params)
     except (TypeError, ValueError) as exc:
@@ -48,7 +54,8 @@ def _segment_or_explain(index, image, method, n_segments, compactness, params):
             f"{image.shape}) with method_params={params}: {exc}"
         ) from exc
     _, segments = np.unique(labels, return_inverse=True)
-    return segments.reshape(labels.shape).astype(np.intp)
+    n_regions = int(segments.max()) + 1
+    return pack_segments(segments.reshape(labels.shape), n_regions), n_regions
 
 
 @docstring
@@ -242,7 +249,7 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         segments = Parallel(n_jobs=capped_n_jobs(self.n_jobs, len(todo)))(
             delayed(_segment_or_explain)(
                 i,
-                as_float_image(img),
+                img,
                 self.method,
                 self.n_segments,
                 self.compactness,
@@ -251,8 +258,8 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
             for i, img in todo
         )
         out = list(X)
-        for (i, img), seg in zip(todo, segments):
-            out[i] = Regions._from_trusted(img, seg, None, None, int(seg.max()) + 1)
+        for (i, img), (packed, n_regions) in zip(todo, segments):
+            out[i] = Regions._from_trusted(img, packed, None, None, n_regions)
         return out
 
     def fit_transform(self, X, y=None):

@@ -193,15 +193,7 @@ def test_bad_parameters_name_the_parameter(tiny_data, params):
         clf.fit(X, labels)
 
 
-@pytest.mark.parametrize("kept_bytes", [0, 512 * 2**20])
-def test_fit_predict_proba_equals_fit_then_predict_proba(
-    tiny_data, monkeypatch, kept_bytes
-):
-    # Keeping the training images' pixel features (or not, once over the
-    # memory bound) changes the time, never the result.
-    import semiseg_sk.refine._refiner as refine_module
-
-    monkeypatch.setattr(refine_module, "_MAX_KEPT_FEATURE_BYTES", kept_bytes)
+def test_fit_predict_proba_equals_fit_then_predict_proba(tiny_data):
     images, labels, _ = tiny_data
     X = _regions(images, n_segments=30)
     clf = RegionClassifier().fit(X, labels)
@@ -223,6 +215,38 @@ def test_fit_predict_proba_equals_fit_then_predict_proba(
     )
     for mask, p in zip(masks, expected):
         np.testing.assert_array_equal(mask, clf.classes_[p.argmax(axis=-1)])
+
+
+def test_fit_reads_pixel_features_of_a_bounded_number_of_images(tiny_data, monkeypatch):
+    # However many unlabeled images there are, fitting computes the pixel
+    # features of the scribbled images and of pseudo_images others.
+    import semiseg_sk.refine._refiner as refine_module
+
+    images, labels, _ = tiny_data
+    unlabeled = [np.full_like(labels[0], -1)] * 6
+    X = _regions(list(images) + [images[0]] * 6, n_segments=30)
+    y = list(labels) + unlabeled
+    clf = RegionClassifier().fit(X, y)
+    region_proba = np.split(
+        clf.estimator_[-1].label_distributions_,
+        np.cumsum([r.n_regions for r in X])[:-1],
+    )
+    seen = []
+    compute = refine_module.pixel_features
+    monkeypatch.setattr(
+        refine_module,
+        "pixel_features",
+        lambda image, *a: seen.append(image) or compute(image, *a),
+    )
+    refiner = PixelRefiner(pseudo_images=2, random_state=0)
+    refiner.fit(X, y, region_proba=region_proba)
+    n_scribbled = sum((lab >= 0).any() for lab in labels)
+    assert len(seen) == n_scribbled + 2
+    assert refiner.n_pseudo_ > 0
+    # pseudo_images=0: the scribbled images only.
+    seen.clear()
+    PixelRefiner(pseudo_images=0, random_state=0).fit(X, y, region_proba=region_proba)
+    assert len(seen) == n_scribbled
 
 
 def test_predictions_do_not_depend_on_the_prediction_batches(tiny_data, monkeypatch):
@@ -288,3 +312,46 @@ def test_pixel_estimator_must_be_a_classifier(tiny_data):
     match = r"estimator of PixelRefiner must be a classifier.*GaussianMixture"
     with pytest.raises(TypeError, match=match):
         refiner.fit(_regions(images), labels)
+
+
+def test_upsample_is_exact_on_the_grid_and_linear_between():
+    from semiseg_sk.refine._refiner import _upsample
+
+    rows, cols = np.meshgrid(np.arange(1, 12, 3), np.arange(1, 15, 3), indexing="ij")
+    coarse = np.stack([rows, cols], axis=-1).astype(float)  # values = coordinates
+    full = _upsample(coarse, 3, 1, 12, 15)
+    # A linear function is reproduced inside the grid, held constant beyond it.
+    r, c = np.meshgrid(np.arange(12), np.arange(15), indexing="ij")
+    np.testing.assert_allclose(full[..., 0], np.clip(r, 1, 10))
+    np.testing.assert_allclose(full[..., 1], np.clip(c, 1, 13))
+
+
+def test_coarse_to_fine_gives_the_masks_of_every_pixel_at_lower_cost(monkeypatch):
+    from skimage.transform import resize
+
+    from semiseg_sk.datasets import make_scribbles, make_texture_mosaics
+
+    images, truths = make_texture_mosaics(2, size=(128, 128), random_state=3)
+    images = [resize(im, (512, 512), order=1) for im in images]
+    truths = [
+        resize(t, (512, 512), order=0, preserve_range=True).astype(int) for t in truths
+    ]
+    labels = [make_scribbles(t, stroke_length=60, random_state=0) for t in truths]
+    X = _regions(images, n_segments=100)
+    clf = RegionClassifier(refiner=PixelRefiner(random_state=0)).fit(X, labels)
+    refiner = clf.refiner_
+    evaluated = []
+    forest = refiner._forest_proba
+    monkeypatch.setattr(
+        refiner,
+        "_forest_proba",
+        lambda rows: evaluated.append(len(rows)) or forest(rows),
+    )
+    coarse = clf.predict(X)
+    n_coarse, evaluated[:] = sum(evaluated), []
+    refiner.coarse_stride = 1
+    exact = clf.predict(X)
+    assert sum(evaluated) == 2 * 512 * 512
+    assert n_coarse < 0.9 * sum(evaluated)
+    agreement = np.mean([np.mean(a == b) for a, b in zip(coarse, exact)])
+    assert agreement > 0.999
