@@ -14,9 +14,15 @@ only when a learned feature step is fitted or loaded.
 """
 
 from ._regions import Regions
-from .features import AutoencoderFeatures, RegionStats
+from .features import (
+    AutoencoderFeatures,
+    FeatureGate,
+    GANFeatures,
+    PretrainedFeatures,
+    RegionStats,
+)
 from .labeling import RegionClassifier, SparseLabelSpreading
-from .pipeline import make_segmenter
+from .pipeline import iter_fit_predict, iter_predict, make_segmenter
 from .refine import PixelRefiner
 from .superpixels import Superpixels
 from .utils._metadata import package_version
@@ -25,12 +31,17 @@ __version__ = package_version()
 
 __all__ = [
     "AutoencoderFeatures",
+    "FeatureGate",
+    "GANFeatures",
     "PixelRefiner",
+    "PretrainedFeatures",
     "RegionClassifier",
     "RegionStats",
     "Regions",
     "SparseLabelSpreading",
     "Superpixels",
     "__version__",
+    "iter_fit_predict",
+    "iter_predict",
     "make_segmenter",
 ]

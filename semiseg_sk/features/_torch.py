@@ -35,11 +35,12 @@ def import_torch():
         import torch
     except ImportError as exc:  # pragma: no cover - exercised without torch
         raise ImportError(
-            "semiseg_sk's learned features (AutoencoderFeatures) need PyTorch, "
-            "which is not installed. Install the extra with `pip install "
-            "'semiseg_sk[torch]'` (for a CPU-only build: `pip install torch "
-            "--index-url https://download.pytorch.org/whl/cpu`), or leave the "
-            "learned features out: make_segmenter(autoencoder=False)."
+            "semiseg_sk's learned features (AutoencoderFeatures, GANFeatures, "
+            "PretrainedFeatures) need PyTorch, which is not installed. Install "
+            "the extra with `pip install 'semiseg_sk[torch]'` ('semiseg_sk"
+            "[pretrained]' for PretrainedFeatures; for a CPU-only build: `pip "
+            "install torch --index-url https://download.pytorch.org/whl/cpu`), "
+            "or leave the learned features out: make_segmenter(autoencoder=False)."
         ) from exc
     return torch
 
