@@ -252,6 +252,12 @@ def _check_batch_size(batch_size):
         raise ValueError(f"batch_size must be a positive int; got {batch_size}.")
 
 
+def _progress(verbose, total, desc, unit="image"):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=not verbose)
+
+
 def _outputs(final, regions, results, proba):
     """One Bunch(mask, proba, regions) per image from masks or probabilities."""
     for r, result in zip(regions, results):
@@ -263,7 +269,7 @@ def _outputs(final, regions, results, proba):
             yield Bunch(mask=result, proba=None, regions=r)
 
 
-def iter_predict(segmenter, images, *, proba=False, batch_size=8):
+def iter_predict(segmenter, images, *, proba=False, batch_size=8, verbose=0):
     """Predict a collection image by image, in bounded memory.
 
     Images pass through the whole pipeline ``batch_size`` at a time, so
@@ -285,6 +291,9 @@ def iter_predict(segmenter, images, *, proba=False, batch_size=8):
     batch_size : int, default=8
         Images taken through the pipeline together (each step runs its
         per-image work over a batch in parallel with ``n_jobs``).
+    verbose : int, default=0
+        Show a progress bar over the images (tqdm), with their number when
+        ``images`` has a length.
 
     Yields
     ------
@@ -308,18 +317,24 @@ def iter_predict(segmenter, images, *, proba=False, batch_size=8):
     """
     _check_segmenter(segmenter)
     _check_batch_size(batch_size)
-    return _iter_predict(segmenter, iter(images), proba, batch_size)
+    total = len(images) if hasattr(images, "__len__") else None
+    bar = _progress(verbose, total, "predicting")
+    return _iter_predict(segmenter, iter(images), proba, batch_size, bar)
 
 
-def _iter_predict(segmenter, images, proba, batch_size):
+def _iter_predict(segmenter, images, proba, batch_size, bar):
     final = segmenter[-1]
-    while batch := list(itertools.islice(images, batch_size)):
-        Xt = segmenter[:-1].transform(batch)
-        del batch
-        yield from _outputs(final, Xt, final._iter_predict(Xt, proba=proba), proba)
+    with bar:
+        while batch := list(itertools.islice(images, batch_size)):
+            Xt = segmenter[:-1].transform(batch)
+            del batch
+            results = final._iter_predict(Xt, proba=proba)
+            for output in _outputs(final, Xt, results, proba):
+                bar.update()
+                yield output
 
 
-def iter_fit_predict(segmenter, images, labels, *, proba=False):
+def iter_fit_predict(segmenter, images, labels, *, proba=False, verbose=0):
     """Fit on a collection, then give the mask of each of its images in turn.
 
     The streaming form of ``segmenter.fit_predict(images, labels)``: the
@@ -342,6 +357,9 @@ def iter_fit_predict(segmenter, images, labels, *, proba=False):
         image).
     proba : bool, default=False
         Also give the class probabilities of every pixel.
+    verbose : int, default=0
+        Show progress: the fit's stages, then a bar over the images
+        segmented (tqdm).
 
     Yields
     ------
@@ -363,10 +381,25 @@ def iter_fit_predict(segmenter, images, labels, *, proba=False):
     0 1
     """
     _check_segmenter(segmenter)
-    Xt = segmenter[:-1].fit_transform(images, labels)
-    final = segmenter[-1]
-    results = final._iter_fit_predict(Xt, labels, proba=proba)
-    return _outputs(final, Xt, results, proba)
+    with _progress(verbose, len(segmenter), "fitting", unit="step") as bar:
+        Xt = images
+        for name, step in segmenter.steps[:-1]:
+            bar.set_postfix_str(name)
+            if step not in (None, "passthrough"):
+                Xt = step.fit_transform(Xt, labels)
+            bar.update()
+        final = segmenter[-1]
+        bar.set_postfix_str(segmenter.steps[-1][0])
+        results = final._iter_fit_predict(Xt, labels, proba=proba)
+        bar.update()
+    return _streamed(_outputs(final, Xt, results, proba), len(Xt), verbose)
+
+
+def _streamed(outputs, total, verbose):
+    with _progress(verbose, total, "segmenting") as bar:
+        for output in outputs:
+            bar.update()
+            yield output
 
 
 def to_device(segmenter, device):

@@ -359,6 +359,19 @@ def test_iter_fit_predict_streams_the_masks_of_fit_predict(tiny_data, fast_segme
     assert hasattr(seg[-1], "refiner_")
 
 
+def test_iter_functions_show_progress(tiny_data, fast_segmenter, capsys):
+    images, labels, _ = tiny_data
+    seg = fast_segmenter(autoencoder=False, refine=False)
+    masks = [out.mask for out in iter_fit_predict(seg, images, labels, verbose=1)]
+    err = capsys.readouterr().err
+    assert "fitting" in err and "segmenting" in err and f"{len(images)}/" in err
+    assert len(masks) == len(images)
+    list(iter_predict(seg, images, verbose=1))
+    assert "predicting" in capsys.readouterr().err
+    list(iter_predict(seg, images, verbose=0))
+    assert capsys.readouterr().err == ""
+
+
 def test_to_device_moves_the_networks(tiny_data, fast_segmenter):
     pytest.importorskip("torch")
     images, labels, _ = tiny_data
