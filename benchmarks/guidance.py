@@ -17,10 +17,14 @@ after every round.
 Annotators: "suggest_regions" with its defaults (uncertainty of the mean of
 the region estimator's and the refined pixel probabilities, density, per
 predicted class, to the power 0.5, score-weighted k-means diversity over
-every candidate, regions with an inscribed radius of 2 pixels or more); "regions,
-greedy" the selection of the first version (uncertainty of the region
-estimator's probabilities, density to the power 1, the greedy similarity
-penalty, every region a candidate); "oracle" (``--oracle``) draws its
+every candidate, regions with an inscribed radius of 2 pixels or more);
+"k-means of the 50 best" clusters the 50 best-scored candidates only
+(Zhdanov's prefilter); "pixels, no density, k-means of the 50 best" also
+takes the uncertainty of the refined pixel probabilities alone and no
+density; "regions, greedy" is the selection of the first version
+(uncertainty of the region estimator's probabilities, density to the power
+1, the greedy similarity penalty, every region a candidate; the density is
+normalised per predicted class, as now); "oracle" (``--oracle``) draws its
 strokes at random in regions the model predicts wrongly (it reads the
 truth: the headroom of choosing where to stroke, not a method).
 
@@ -57,6 +61,10 @@ STROKE = 10  # pixels along a stroke's centre line
 STRATEGIES = {
     "random strokes": "random",
     "suggest_regions": dict(),
+    "k-means of the 50 best": dict(n_candidates=10),
+    "pixels, no density, k-means of the 50 best": dict(
+        source="pixels", density_weight=0.0, n_candidates=10
+    ),
     "regions, greedy": dict(
         source="regions", density_weight=1.0, diversity="greedy", min_depth=0
     ),
@@ -220,8 +228,8 @@ def main(argv=None):
     parser.add_argument(
         "--random-draws",
         type=int,
-        default=3,
-        help="random annotators per seed, averaged (default 3)",
+        default=2,
+        help="random annotators per seed, averaged (default 2)",
     )
     parser.add_argument(
         "--oracle", action="store_true", help="add the oracle annotator"
