@@ -121,9 +121,8 @@ def main(argv=None):
     import torch
 
     torch.set_num_threads(args.threads)
-    from semiseg_sk import RegionStats, Superpixels
+    from semiseg_sk import GANFeatures, RegionStats, Superpixels
     from semiseg_sk.datasets import make_scribbled_dataset
-    from semiseg_sk.features.gan import GANFeatures
 
     variants = {} if args.no_default else {"default": {}}
     for item in args.variant:

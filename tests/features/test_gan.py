@@ -12,10 +12,15 @@ from sklearn.pipeline import make_pipeline
 
 torch = pytest.importorskip("torch")
 
-from semiseg_sk import RegionClassifier, Regions, RegionStats, Superpixels  # noqa: E402
+from semiseg_sk import (  # noqa: E402
+    GANFeatures,
+    RegionClassifier,
+    Regions,
+    RegionStats,
+    Superpixels,
+)
 from semiseg_sk.exceptions import DeviceWarning  # noqa: E402
 from semiseg_sk.features import Callback  # noqa: E402
-from semiseg_sk.features.gan import GANFeatures  # noqa: E402
 
 FAST = dict(
     n_filters=4,
@@ -313,7 +318,7 @@ class _NoTorch:
 sys.meta_path.insert(0, _NoTorch())
 import numpy as np
 from semiseg_sk import Superpixels
-from semiseg_sk.features.gan import GANFeatures
+from semiseg_sk import GANFeatures
 image = np.random.RandomState(0).rand(24, 24)
 regions = Superpixels(n_segments=8).fit_transform([image])
 try:

@@ -160,8 +160,7 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from semiseg_sk import Superpixels
-    >>> from semiseg_sk.features.gan import GANFeatures
+    >>> from semiseg_sk import GANFeatures, Superpixels
     >>> images = [np.random.RandomState(i).rand(32, 32) for i in range(3)]
     >>> regions = Superpixels(n_segments=16).fit_transform(images)
     >>> gan = GANFeatures(n_filters=4, crop_size=16, max_iter=1,
