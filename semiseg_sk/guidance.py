@@ -138,6 +138,17 @@ def region_depths(regions):
     -------
     depth : ndarray of shape (n_regions_total,)
         One value per region of every image, in the order of the images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk import Regions
+    >>> from semiseg_sk.guidance import region_depths
+    >>> segments = np.zeros((20, 20), dtype=int)
+    >>> segments[:, 9] = 1  # a line one pixel wide
+    >>> segments[:, 10:] = 2
+    >>> region_depths([Regions(np.zeros((20, 20)), segments)])
+    array([5., 1., 5.])
     """
     from skimage.segmentation import find_boundaries
 
