@@ -115,16 +115,16 @@ def main(argv=None):
     parser.add_argument("--n-unlabeled", type=int, default=10)
     parser.add_argument("--no-kmeans", action="store_true")
     parser.add_argument("--variant", action="append", default=[])
+    parser.add_argument("--no-default", action="store_true")
     args = parser.parse_args(argv)
 
     import torch
 
     torch.set_num_threads(args.threads)
-    from semiseg_sk import RegionStats, Superpixels
+    from semiseg_sk import GANFeatures, RegionStats, Superpixels
     from semiseg_sk.datasets import make_scribbled_dataset
-    from semiseg_sk.features.gan import GANFeatures
 
-    variants = {"default": {}}
+    variants = {} if args.no_default else {"default": {}}
     for item in args.variant:
         name, _, params = item.partition("=")
         variants[name] = json.loads(params)

@@ -6,6 +6,7 @@ are those of ``n_jobs=1``, and the scheduler's task stream shows that the
 tasks ran on the cluster's workers.
 """
 
+import json
 import logging
 import os
 
@@ -110,9 +111,12 @@ def test_command_line_with_a_scheduler_address(client, data, fitted, tmp_path):
     with distributed.get_task_stream(client) as stream:
         code = _cli(*predict, "-o", tmp_path / "there", "--scheduler", address)
     assert code == 0
-    # Images are checked, then predicted and written, on the workers.
-    keys = " ".join(str(record["key"]) for record in stream.data)
-    assert "check_file" in keys and "predict_file" in keys, keys
+    # Images are checked, then predicted and written, on the workers, one
+    # task each: the steps inside a task do not send tasks of their own.
+    keys = [str(record["key"]) for record in stream.data]
+    assert any("check_file" in key for key in keys), keys
+    assert any("predict_file" in key for key in keys), keys
+    assert all("check_file" in key or "predict_file" in key for key in keys), keys
     _workers_ran_tasks(client, stream)
     _same_outputs(tmp_path / "there", reference)
     assert len(os.listdir(tmp_path / "there")) == 8
@@ -131,3 +135,14 @@ def test_command_line_starts_and_closes_a_local_cluster(data, fitted, tmp_path, 
     assert code == 0, err
     assert "started a local dask cluster of 1 worker processes" in err
     _same_outputs(tmp_path, reference, ["c_instances.tif"])
+
+
+def test_evaluate_with_a_scheduler_address(client, data, fitted, capsys):
+    model, _ = fitted
+    evaluate = ["evaluate", model, data / "img", "--truth", data / "truth", "--json"]
+    assert _cli(*evaluate, "-q") == 0
+    here = json.loads(capsys.readouterr().out)
+    with distributed.get_task_stream(client) as stream:
+        assert _cli(*evaluate, "-q", "--scheduler", client.scheduler.address) == 0
+    _workers_ran_tasks(client, stream)
+    assert json.loads(capsys.readouterr().out) == here

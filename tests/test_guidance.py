@@ -9,6 +9,7 @@ from sklearn.pipeline import Pipeline
 from semiseg_sk import RegionClassifier, Regions, make_segmenter
 from semiseg_sk.guidance import (
     plot_suggestions,
+    region_depths,
     region_probabilities,
     suggest_regions,
 )
@@ -91,36 +92,121 @@ def test_region_probabilities_follow_classes():
 
 def test_the_most_uncertain_regions_come_first_and_confident_ones_never():
     model, image, _ = _blocks()
-    out = suggest_regions(model, [image], 3, diversity=0.0, n_neighbors=2)
+    out = suggest_regions(model, [image], 3, diversity=None, n_neighbors=2)
     assert set(_ids(out)) == MOST
     np.testing.assert_allclose(out.uncertainty, 0.5)
-    out = suggest_regions(model, [image], 6, diversity=0.0, n_neighbors=2)
+    out = suggest_regions(model, [image], 6, diversity=None, n_neighbors=2)
     assert set(_ids(out)) == MOST | NEXT
     assert np.all(np.diff(out.scores) <= 0)
 
 
-def test_diversity_spreads_the_suggestions():
+@pytest.mark.parametrize("diversity", ["kmeans", "greedy"])
+def test_diversity_spreads_the_suggestions(diversity):
     model, image, _ = _blocks()
-    # Without the penalty both come from the same group of identical blocks;
+    # Without diversity both come from the same group of identical blocks;
     # with it, the second comes from the other uncertain group.
-    assert set(_ids(suggest_regions(model, [image], 2, diversity=0.0))) <= MOST
-    first, second = _ids(suggest_regions(model, [image], 2, diversity=1.0))
+    assert set(_ids(suggest_regions(model, [image], 2, diversity=None))) <= MOST
+    # (k-means of the 6 best: the two uncertain groups.)
+    kw = dict(n_candidates=3) if diversity == "kmeans" else {}
+    out = suggest_regions(model, [image], 2, diversity=diversity, random_state=0, **kw)
+    first, second = _ids(out)
     assert first in MOST and second in NEXT
+    assert out.scores[0] >= out.scores[1]
+
+
+def test_kmeans_over_every_candidate_covers_the_feature_space():
+    model, image, _ = _blocks()
+    # Score-weighted k-means of all regions: the bright confident blocks,
+    # far from the others, make a cluster of their own.
+    out = suggest_regions(model, [image], 2, random_state=0)
+    groups = [GRID.ravel()[i] for i in _ids(out)]
+    assert groups == [0.35, 0.98]
+
+
+def test_kmeans_takes_one_region_per_group_deterministically():
+    model, image, _ = _blocks()
+    # Four blocks of each intensity: one suggestion per intensity, the
+    # uncertain groups first, the same for the same seed.
+    grid = np.repeat([[0.5, 0.35, 0.2, 0.05]], 4, axis=0).T
+    image = np.kron(grid, np.ones((BLOCK, BLOCK)))
+    runs = [
+        suggest_regions(model, [image], 3, n_candidates=4, random_state=seed)
+        for seed in (0, 0, 1)
+    ]
+    np.testing.assert_array_equal(runs[0].ids, runs[1].ids)
+    for out in runs:
+        rows = [i // 4 for i in _ids(out)]
+        assert rows == [0, 1, 2]
+    assert len(suggest_regions(model, [image], 16, n_candidates=1).ids) == 16
+    assert len(suggest_regions(model, [image], 40, diversity="kmeans").ids) == 16
+
+
+def test_regions_too_thin_for_a_stroke_are_left_out():
+    segments = np.zeros((20, 20), dtype=int)
+    segments[:, 9] = 1  # a line one pixel wide
+    segments[:, 10:] = 2  # a 20 x 10 block
+    depth = region_depths([Regions(np.zeros((20, 20)), segments)])
+    np.testing.assert_allclose(depth, [5.0, 1.0, 5.0])
+    model, image, _ = _blocks()
+    assert region_depths(model[:-1].transform([image])).tolist() == [2.0] * 16
+    assert len(suggest_regions(model, [image], 3, min_depth=2).ids) == 3
+    assert len(suggest_regions(model, [image], 3, min_depth=2.5).ids) == 0
 
 
 def test_regions_like_labeled_ones_are_held_back():
     model, image, _ = _blocks()
     labels = np.full(image.shape, -1)
     labels[5, 1] = 0  # block 4: its twins 8 and 12 teach nothing new
-    first = _ids(suggest_regions(model, [image], 1, labels=[labels]))[0]
-    assert first in NEXT
-    first = _ids(suggest_regions(model, [image], 1, labels=[labels], diversity=0))[0]
+    out = suggest_regions(model, [image], 1, labels=[labels], diversity="greedy")
+    assert _ids(out)[0] in NEXT
+    first = _ids(suggest_regions(model, [image], 1, labels=[labels], diversity=None))[0]
     assert first in MOST - {4}
+
+
+class DisagreeingRefiner(BaseEstimator):
+    """Pixel probabilities: the region's, except blocks darker than 0.1 flip."""
+
+    def fit(self, X, y, region_proba=None):
+        return self
+
+    def fit_predict_proba(self, X, y, region_proba=None):
+        return self.fit(X, y).predict_proba(X, region_proba=region_proba)
+
+    def predict_proba(self, X, region_proba=None):
+        out = []
+        for r, p in zip(X, region_proba):
+            p = p.copy()
+            p[r.features[:, 0] < 0.1] = [0.0, 1.0]
+            out.append(r.paint(p))
+        return out
+
+
+def test_both_sources_make_disagreement_uncertain():
+    _, image, labels = _blocks()
+    model = Pipeline(
+        [
+            ("blocks", BlockRegions()),
+            (
+                "regionclassifier",
+                RegionClassifier(IntensityClassifier(), refiner=DisagreeingRefiner()),
+            ),
+        ]
+    ).fit([image], [labels])
+    dark = {1, 5, 9, 13}  # 0.02, without a label: regions and pixels disagree
+    kw = dict(labels=[labels], diversity=None, density_weight=0.0)
+    by_regions = _ids(suggest_regions(model, [image], 6, source="regions", **kw))
+    assert set(by_regions) == MOST | NEXT
+    by_pixels = _ids(suggest_regions(model, [image], 6, source="pixels", **kw))
+    assert set(by_pixels) == MOST | NEXT  # the pixels are sure of class 1 there
+    # The mean of 0.02 and 1 is 0.51: after the 0.5 blocks, before the 0.35.
+    both = suggest_regions(model, [image], 7, **kw)
+    assert set(_ids(both)[:3]) == MOST and set(_ids(both)[3:]) == dark
+    np.testing.assert_allclose(both.uncertainty[3:], 0.49)
 
 
 def test_pixel_source_averages_the_pixel_uncertainty():
     model, image, _ = _blocks()
-    out = suggest_regions(model, [image], 3, source="pixels", diversity=0.0)
+    out = suggest_regions(model, [image], 3, source="pixels", diversity=None)
     # Without a refiner the pixels carry their region's probabilities.
     assert set(_ids(out)) == MOST
     np.testing.assert_allclose(out.uncertainty, 0.5)
@@ -136,11 +222,11 @@ def test_density_weights_uncertainty():
     grid[0, 0] = 0.47
     image = np.kron(grid, np.ones((BLOCK, BLOCK)))
     by_uncertainty = suggest_regions(
-        model, [image], 4, diversity=0.0, density_weight=0.0, n_neighbors=2
+        model, [image], 4, diversity=None, density_weight=0.0, n_neighbors=2
     )
     assert _ids(by_uncertainty)[3] == 0
     weighted = suggest_regions(
-        model, [image], 4, diversity=0.0, density_weight=4.0, n_neighbors=2
+        model, [image], 4, diversity=None, density_weight=4.0, n_neighbors=2
     )
     assert 0 not in _ids(weighted)
 
@@ -150,7 +236,7 @@ def test_labeled_regions_are_skipped_and_ids_point_into_each_image():
     labels = np.full(image.shape, -1)
     labels[5, 1] = 0  # block 4, one of the most uncertain
     out = suggest_regions(
-        model, [image, image], 4, labels=[labels, labels], diversity=0.0
+        model, [image, image], 4, labels=[labels, labels], diversity=None
     )
     assert out.ids.shape == (4, 2)
     assert set(map(tuple, out.ids.tolist())) == {(0, 8), (0, 12), (1, 8), (1, 12)}
@@ -198,6 +284,9 @@ def test_pipeline_end_to_end_deterministic_and_inputs_untouched(tmp_path):
         (dict(kind="variance"), "kind must be"),
         (dict(density_weight=-1.0), "density_weight"),
         (dict(diversity=1.5), "diversity must be"),
+        (dict(min_depth=-1), "min_depth must be a float >= 0"),
+        (dict(n_candidates=0), "n_candidates must be an int >= 1"),
+        (dict(n_candidates=2.0), "n_candidates"),
         (dict(n_neighbors=0), "n_neighbors"),
         (dict(source="labels"), "source must be"),
         (dict(diversity_width=0.0), "diversity_width"),

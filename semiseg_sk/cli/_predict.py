@@ -232,12 +232,17 @@ def predict_file(job, model, options):
         cannot be read or predicted; message says why) or ``"exists"`` (an
         output appeared meanwhile). Images and masks stay on the worker.
     """
+    from joblib import parallel_config
+
     path, outputs = job
     try:
         image = read_checked(path)
-        ((_, _, mask, proba, segments),) = _predict_items(
-            model, [path], [image], options.proba, options.overlay
-        )
+        # A dask task runs under joblib's dask backend: without this, the
+        # steps' own parallel calls would send their work back to the cluster.
+        with parallel_config(backend="sequential"):
+            ((_, _, mask, proba, segments),) = _predict_items(
+                model, [path], [image], options.proba, options.overlay
+            )
     except (*_PREDICT_ERRORS, OSError) as exc:
         return path, "error", str(exc)
     try:

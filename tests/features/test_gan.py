@@ -12,10 +12,15 @@ from sklearn.pipeline import make_pipeline
 
 torch = pytest.importorskip("torch")
 
-from semiseg_sk import RegionClassifier, Regions, RegionStats, Superpixels  # noqa: E402
+from semiseg_sk import (  # noqa: E402
+    GANFeatures,
+    RegionClassifier,
+    Regions,
+    RegionStats,
+    Superpixels,
+)
 from semiseg_sk.exceptions import DeviceWarning  # noqa: E402
 from semiseg_sk.features import Callback  # noqa: E402
-from semiseg_sk.features.gan import GANFeatures  # noqa: E402
 
 FAST = dict(
     n_filters=4,
@@ -119,7 +124,14 @@ def test_options_colour_and_augmentation():
     images = [rng.rand(40, 36, 3) for _ in range(2)]
     segments = np.repeat(np.arange(4), 360).reshape(40, 36)
     regions = [Regions(im, segments) for im in images]
-    gan = _gan(layers=(0, 4), scales=(1, 3), augment=None, crop_size=32).fit(regions)
+    gan = _gan(
+        layers=(0, 4),
+        scales=(1, 3),
+        augment=None,
+        crop_size=32,
+        highpass=None,
+        rectify="abs",
+    ).fit(regions)
     out = gan.transform(regions)
     # Layers 0 and 4 have 4 and 16 channels, at two scales, mean and std.
     assert out[0].features.shape == (4, 2 * 2 * 20)
@@ -222,6 +234,8 @@ def test_in_a_pipeline(tiny_data):
         ({"scales": (0,)}, "scales"),
         ({"scales": (1.5,)}, "scales"),
         ({"crop_size": 24}, "power of two"),
+        ({"highpass": 0}, "highpass"),
+        ({"rectify": "tanh"}, "rectify"),
         ({"crop_size": 8}, "crop_size"),
         ({"augment": ("flip",)}, "augment"),
         ({"augment": "cutout"}, "augment"),
@@ -253,3 +267,75 @@ def test_bad_inputs(tiny_regions, fitted):
     rgb = [Regions(np.zeros((8, 8, 3)), np.zeros((8, 8), dtype=int))]
     with pytest.raises(ValueError):
         fitted.transform(rgb)
+
+
+def test_training_crops_are_cut_from_the_maps_input():
+    # The crops the GAN trains on are pieces of the (averaged, high-passed,
+    # scaled) images that transform runs the discriminator on.
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from semiseg_sk.features.gan._maps import MapExtractor, sample_crops
+
+    image = np.random.RandomState(0).rand(80, 72)
+    scale = (np.float32(0.0), np.float32(0.3))
+    extractor = MapExtractor(None, (1,), (1, 2), scale, 2.0, "relu", "cpu")
+    coarse = [c[..., 0] for c in extractor.coarse_images(image)]
+    crops = sample_crops(
+        [image],
+        6,
+        np.random.RandomState(0),
+        crop_size=16,
+        scales=(1, 2),
+        input_scale=scale,
+        highpass=2.0,
+    )
+    for crop in crops[:, 0]:
+        best = min(
+            np.abs(sliding_window_view(c, (16, 16)) - crop).max(axis=(2, 3)).min()
+            for c in coarse
+        )
+        assert best < 1e-5
+
+
+def test_transform_follows_the_fit_not_later_set_params(tiny_regions):
+    gan = _gan(max_iter=1).fit(tiny_regions)
+    expected = gan.transform(tiny_regions)[0].features
+    gan.set_params(layers=(0,), scales=(1,), highpass=None, rectify="abs")
+    np.testing.assert_array_equal(gan.transform(tiny_regions)[0].features, expected)
+    assert len(gan.get_pixel_feature_names_out()) == N_MAPS
+
+
+_NO_TORCH = """
+import sys
+
+
+class _NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+
+
+sys.meta_path.insert(0, _NoTorch())
+import numpy as np
+from semiseg_sk import Superpixels
+from semiseg_sk import GANFeatures
+image = np.random.RandomState(0).rand(24, 24)
+regions = Superpixels(n_segments=8).fit_transform([image])
+try:
+    GANFeatures(max_iter=1).fit(regions)
+except ImportError as exc:
+    assert "semiseg_sk[torch]" in str(exc), exc
+    print("IMPORT-ERROR-OK")
+"""
+
+
+@pytest.mark.slow
+def test_missing_torch_gives_install_hint():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", _NO_TORCH], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "IMPORT-ERROR-OK" in result.stdout

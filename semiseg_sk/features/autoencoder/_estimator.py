@@ -591,8 +591,9 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
 
         Returns
         -------
-        maps : ndarray of shape (H, W, n_maps_), float32
-            One map per name of :meth:`get_pixel_feature_names_out`.
+        maps : ndarray of shape (H, W, n_maps), float32
+            One map per name of :meth:`get_pixel_feature_names_out`
+            (``n_maps_`` of them).
         """
         check_is_fitted(self)
         image = getattr(image, "image", image)

@@ -26,6 +26,8 @@ __all__ = [
 # deviation, in units of the global pixel variance (1 after input scaling):
 # flat windows are not blown up into noise.
 WINDOW_EPS = 0.01
+# Side of the decoder's filters.
+DECODER_KERNEL = 7
 
 
 def build_autoencoder(n_channels, n_filters, kernel_size):
@@ -53,7 +55,7 @@ def build_autoencoder(n_channels, n_filters, kernel_size):
         {
             "encoder": nn.Conv2d(n_channels, n_filters, kernel_size),
             "decoder": nn.Conv2d(
-                2 * n_filters, n_channels, kernel_size, padding=kernel_size // 2
+                2 * n_filters, n_channels, DECODER_KERNEL, padding=DECODER_KERNEL // 2
             ),
         }
     )

@@ -14,7 +14,7 @@ from ...base import RegionFeatureMixin
 from ...utils._docstring import docstring
 from ...utils._parallel import N_JOBS, capped_n_jobs
 from ...utils._random import RANDOM_STATE, draw_seed
-from ...utils.fixes import Interval, _fit_context
+from ...utils.fixes import Interval, StrOptions, _fit_context
 from .._torch import TorchModuleMixin, import_torch, resolve_device, torch_threads
 from ..autoencoder._callbacks import Callback
 from ._augment import AUGMENTATIONS
@@ -58,6 +58,15 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         Image scales: at scale ``s`` the crops (in training) and the image
         (in ``transform``) are averaged over ``s x s`` blocks first, so the
         same filters see coarser textures.
+    highpass : float or None, default=4.0
+        Sigma, in pixels of each scale, of a Gaussian blur subtracted from
+        the image before the networks see it: the GAN then models texture,
+        not brightness, which :class:`~semiseg_sk.RegionStats` already has.
+        None feeds the images as they are (the generator then draws them
+        too).
+    rectify : {"relu", "abs"}, default="relu"
+        How the maps are rectified: their positive part, or their magnitude
+        (both signs of each filter).
     crop_size : int, default=32
         Side of the training crops (after averaging), a power of two >= 16.
     n_filters : int, default=8
@@ -115,8 +124,9 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
         Their names.
     block_feature_names_ : list of str
-        Names of the columns this step appends: ``gan_s{{scale}}_l{{layer}}_
-        {{channel}}_mean`` and ``..._std``.
+        Names of the columns this step appends:
+        ``gan_s<scale>_l<layer>_<channel>_mean`` and ``..._std``, e.g.
+        ``gan_s2_l3_7_mean``.
     n_features_out_ : int
         Number of columns appended, twice the number of maps.
     n_channels_ : int
@@ -150,8 +160,7 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from semiseg_sk import Superpixels
-    >>> from semiseg_sk.features.gan import GANFeatures
+    >>> from semiseg_sk import GANFeatures, Superpixels
     >>> images = [np.random.RandomState(i).rand(32, 32) for i in range(3)]
     >>> regions = Superpixels(n_segments=16).fit_transform(images)
     >>> gan = GANFeatures(n_filters=4, crop_size=16, max_iter=1,
@@ -166,6 +175,8 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     _parameter_constraints = {
         "layers": [tuple, list],
         "scales": [tuple, list],
+        "highpass": [Interval(Real, 0, None, closed="neither"), None],
+        "rectify": [StrOptions({"relu", "abs"})],
         "crop_size": [Interval(Integral, 16, None, closed="left")],
         "n_filters": [Interval(Integral, 1, None, closed="left")],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
@@ -187,6 +198,8 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         *,
         layers=(1, 3),
         scales=(1, 2),
+        highpass=4.0,
+        rectify="relu",
         crop_size=32,
         n_filters=8,
         latent_dim=64,
@@ -204,6 +217,8 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     ):
         self.layers = layers
         self.scales = scales
+        self.highpass = highpass
+        self.rectify = rectify
         self.crop_size = crop_size
         self.n_filters = n_filters
         self.latent_dim = latent_dim
@@ -295,7 +310,13 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         generator = torch.Generator().manual_seed(seed)
         images = [r.image for r in X]
         if not continuing:
-            self.input_scale_ = fit_input_scale(images)
+            self.input_scale_ = fit_input_scale(
+                images,
+                rng,
+                crop_size=self.crop_size,
+                scales=self.scales,
+                highpass=self.highpass,
+            )
             self._fitted_shape = (self.crop_size, self.n_filters, self.latent_dim)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
@@ -317,6 +338,7 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
                 crop_size=self.crop_size,
                 scales=self.scales,
                 input_scale=self.input_scale_,
+                highpass=self.highpass,
             )
             return torch.from_numpy(batch)
 
@@ -325,6 +347,14 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
             callbacks.append(GANProgressBar(desc="gan"))
         with torch_threads(1):
             GANTrainingLoop(self, crops, generator, callbacks).run()
+        # transform follows the parameters of the fit, whatever set_params
+        # changes later.
+        self._maps_spec = (
+            tuple(self.layers),
+            tuple(self.scales),
+            self.highpass,
+            self.rectify,
+        )
         names = self.get_pixel_feature_names_out()
         self.block_feature_names_ = [
             f"{n}_{stat}" for stat in ("mean", "std") for n in names
@@ -339,11 +369,14 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     # -- inference ----------------------------------------------------------
 
     def _extractor(self):
+        layers, scales, highpass, rectify = self._maps_spec
         return MapExtractor(
             self.module_["discriminator"],
-            self.layers,
-            self.scales,
+            layers,
+            scales,
             self.input_scale_,
+            highpass,
+            rectify,
             self.device_,
         )
 
@@ -353,16 +386,17 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         Returns
         -------
         names : ndarray of str
-            ``gan_s{{scale}}_l{{layer}}_{{channel}}`` for every scale, layer
+            ``gan_s<scale>_l<layer>_<channel>`` for every scale, layer
             and channel, in the order of the maps.
         """
         check_is_fitted(self)
         channels = layer_channels(self._fitted_shape[1])
+        layers, scales, _, _ = self._maps_spec
         return np.asarray(
             [
                 f"gan_s{s}_l{layer}_{c}"
-                for s in self.scales
-                for layer in self.layers
+                for s in scales
+                for layer in layers
                 for c in range(channels[layer])
             ],
             dtype=object,

@@ -11,39 +11,55 @@ the region statistics are accumulated tile by tile.
 
 import numpy as np
 import scipy.sparse as sp
+from scipy import ndimage
 
 from ...utils._image import as_float_image, channels_last
 from .._torch import import_torch
 from ._network import LAYER_STRIDES, discriminator_maps, receptive_margin
 
-__all__ = ["MapExtractor", "fit_input_scale", "sample_crops", "to_network_units"]
+__all__ = ["MapExtractor", "fit_input_scale", "sample_crops"]
 
 # Side, in image pixels, of the tiles whose maps are computed at once.
 TILE = 256
-# Pixels per image used to fit the input scale.
-_SCALE_SAMPLE = 4096
+# Random crops whose pixels fit the input scale.
+_SCALE_CROPS = 256
+# Gaussian filters read this many sigmas on each side (scipy's default).
+_TRUNCATE = 4.0
 
 
-def fit_input_scale(images):
-    """Per-channel offset and scale mapping the 1st-99th percentiles to [-1, 1]."""
-    samples = []
-    for image in images:
-        image = channels_last(image)
-        step = max(1, int(np.sqrt(image.shape[0] * image.shape[1] / _SCALE_SAMPLE)))
-        sub = as_float_image(image[::step, ::step])
-        samples.append(sub.reshape(-1, sub.shape[-1]))
-    values = np.concatenate(samples).astype(np.float64)
-    low, high = np.percentile(values, [1, 99], axis=0)
+def fit_input_scale(images, rng, *, crop_size, scales, highpass):
+    """Per-channel offset and scale mapping the 1st-99th percentiles to [-1, 1].
+
+    Percentiles of the pixels of random crops, as :func:`sample_crops` cuts
+    them (averaged, high-passed), before scaling.
+    """
+    crops = sample_crops(
+        images,
+        _SCALE_CROPS,
+        rng,
+        crop_size=crop_size,
+        scales=scales,
+        input_scale=None,
+        highpass=highpass,
+    )
+    values = crops.transpose(0, 2, 3, 1).reshape(-1, crops.shape[1])
+    low, high = np.percentile(values.astype(np.float64), [1, 99], axis=0)
     offset = (low + high) / 2
     scale = np.maximum((high - low) / 2, 1e-6)
     return offset.astype(np.float32), scale.astype(np.float32)
 
 
-def to_network_units(pixels, input_scale):
-    """(..., C) pixels of any dtype to float32 in [-1, 1]."""
+def _scale(x, input_scale):
+    """Float32 (..., C) values to network units, clipped to [-1, 1]."""
+    if input_scale is None:
+        return x
     offset, scale = input_scale
-    out = (as_float_image(pixels).astype(np.float32, copy=False) - offset) / scale
-    return np.clip(out, -1.0, 1.0, out=out)
+    x = (x - offset) / scale
+    return np.clip(x, -1.0, 1.0, out=x)
+
+
+def _float32(pixels):
+    return as_float_image(pixels).astype(np.float32, copy=False)
 
 
 def _block_mean(x, s):
@@ -57,29 +73,49 @@ def _block_mean(x, s):
     return x.reshape(h // s, s, w // s, s, c).mean(axis=(1, 3))
 
 
-def sample_crops(images, n, rng, *, crop_size, scales, input_scale):
+def _highpass(x, sigma):
+    """Subtract a Gaussian blur of ``sigma`` pixels from each channel (mirrored)."""
+    if not sigma:
+        return x
+    return x - ndimage.gaussian_filter(x, (sigma, sigma, 0), mode="reflect")
+
+
+def _margin(sigma):
+    """Pixels beyond a crop that its high-pass filter reads."""
+    return 0 if not sigma else int(np.ceil(_TRUNCATE * sigma))
+
+
+def sample_crops(images, n, rng, *, crop_size, scales, input_scale, highpass=None):
     """``n`` random crops, (n, C, crop_size, crop_size) float32 in network units.
 
     Each crop picks an image with a probability proportional to its area, a
     scale ``s`` among ``scales`` and a square of side ``crop_size * s``
     (mirrored beyond the border of images smaller than that), averaged over
-    ``s x s`` blocks.
+    ``s x s`` blocks and high-passed (``highpass``, in averaged pixels) as the
+    whole image is in ``transform``: from a window wide enough for the
+    filter. ``input_scale=None`` skips the scaling.
     """
     areas = np.array([im.shape[0] * im.shape[1] for im in images], dtype=np.float64)
     which = rng.choice(len(images), size=n, p=areas / areas.sum())
     scale_of = rng.choice(np.asarray(scales), size=n)
     crops = []
     for i, s in zip(which, scale_of):
+        s = int(s)
         image = channels_last(images[i])
-        side = crop_size * int(s)
+        side, margin = crop_size * s, _margin(highpass) * s
         h, w = image.shape[:2]
-        y = rng.randint(max(h - side, 0) + 1)
-        x = rng.randint(max(w - side, 0) + 1)
-        crop = image[y : y + side, x : x + side]
-        if crop.shape[0] < side or crop.shape[1] < side:
-            pad = ((0, side - crop.shape[0]), (0, side - crop.shape[1]), (0, 0))
-            crop = np.pad(crop, pad, mode="symmetric")
-        crop = _block_mean(to_network_units(crop, input_scale), int(s))
+        # Corners on the grid of the s x s blocks, as in transform.
+        y = rng.randint(max(h - side, 0) + 1) // s * s
+        x = rng.randint(max(w - side, 0) + 1) // s * s
+        wy, wx = max(y - margin, 0), max(x - margin, 0)
+        window = _float32(image[wy : y + side + margin, wx : x + side + margin])
+        short = side - (h - y), side - (w - x)
+        if max(short) > 0:
+            pad = ((0, max(short[0], 0)), (0, max(short[1], 0)), (0, 0))
+            window = np.pad(window, pad, mode="symmetric")
+        window = _highpass(_block_mean(window, s), highpass)
+        oy, ox = (y - wy) // s, (x - wx) // s
+        crop = _scale(window[oy : oy + crop_size, ox : ox + crop_size], input_scale)
         crops.append(crop.transpose(2, 0, 1))
     return np.ascontiguousarray(np.stack(crops), dtype=np.float32)
 
@@ -123,22 +159,33 @@ class MapExtractor:
         Layers whose maps are used, and image scales they are computed at.
     input_scale : tuple of ndarray
         Offset and scale of the network's inputs.
+    highpass : float or None
+        Sigma of the high-pass filter, in pixels of each scale.
+    rectify : {"relu", "abs"}
+        How the maps are rectified.
     device : torch.device
         Where the discriminator runs.
     """
 
-    def __init__(self, discriminator, layers, scales, input_scale, device):
+    def __init__(
+        self, discriminator, layers, scales, input_scale, highpass, rectify, device
+    ):
         self.discriminator = discriminator
         self.layers = tuple(layers)
         self.scales = tuple(scales)
         self.input_scale = input_scale
+        self.highpass = highpass
+        self.rectify = rectify
         self.device = device
         self.margin = receptive_margin()
 
     def coarse_images(self, image):
         """The image in network units at every scale, each (h_s, w_s, C) float32."""
-        image = to_network_units(channels_last(image), self.input_scale)
-        return [_block_mean(image, s) for s in self.scales]
+        image = _float32(channels_last(image))
+        return [
+            _scale(_highpass(_block_mean(image, s), self.highpass), self.input_scale)
+            for s in self.scales
+        ]
 
     def tiles(self, shape):
         """Yield the (y0, y1, x0, x1) bounds of the tiles of an image."""
@@ -171,7 +218,8 @@ class MapExtractor:
                 )
                 wy = torch.from_numpy(wy).to(self.device)
                 wx = torch.from_numpy(wx).to(self.device)
-                out.append(wy @ torch.relu(fmap[0]) @ wx.T)
+                fmap = fmap[0].abs() if self.rectify == "abs" else torch.relu(fmap[0])
+                out.append(wy @ fmap @ wx.T)
         return torch.cat(out)
 
     def pixel_maps(self, image):
