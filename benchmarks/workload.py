@@ -7,8 +7,9 @@ real images, see ``_workload_data.py`` for the data and their licences) is
 scribbled on its first two images, and every method produces a mask for
 every image of the collection:
 
-- ``fit_predict``: ``make_segmenter(random_state=0).fit_predict(images,
-  labels)`` on all N images (N - 2 of them unlabeled);
+- ``fit_predict``: ``iter_fit_predict(make_segmenter(random_state=0),
+  images, labels)`` on all N images (N - 2 of them unlabeled), the
+  streaming form of ``fit_predict``: masks one at a time;
 - ``fit+predict``: ``make_segmenter(random_state=0).fit`` on the two
   scribbled images and ``--fit-images`` - 2 unlabeled ones, then
   ``predict`` on all N images (the fitted ones included, so that every
@@ -73,7 +74,7 @@ QUICK = dict(n="4", size="256", channels="1", repeats=1, fixed_size=256, fixed_n
 
 def _run_method(method, images, labels, fit_images, n_jobs):
     """Run one method on the collection; return (masks, seconds of fit, predict)."""
-    from semiseg_sk import make_segmenter
+    from semiseg_sk import iter_fit_predict, iter_predict, make_segmenter
     from semiseg_sk.baselines import (
         ilastik_pixel_classification,
         skimage_trainable_segmentation,
@@ -81,17 +82,18 @@ def _run_method(method, images, labels, fit_images, n_jobs):
 
     scribbled = [i for i, lab in enumerate(labels) if (lab >= 0).any()]
     tic = time.perf_counter()
+    # semiseg_sk's masks stream (a generator, consumed and scored one by one
+    # by the caller): the user's job writes each mask as it comes.
     if method == "fit_predict":
-        masks = make_segmenter(random_state=0, n_jobs=n_jobs).fit_predict(
-            images, labels
-        )
-        return masks, time.perf_counter() - tic, 0.0
+        seg = make_segmenter(random_state=0, n_jobs=n_jobs)
+        outputs = iter_fit_predict(seg, images, labels)
+        return (o.mask for o in outputs), time.perf_counter() - tic, 0.0
     if method == "fit+predict":
         seg = make_segmenter(random_state=0, n_jobs=n_jobs)
         k = max(fit_images, len(scribbled))
         seg.fit(images[:k], labels[:k])
         fit_s = time.perf_counter() - tic
-        return seg.predict(images), fit_s, time.perf_counter() - tic - fit_s
+        return (o.mask for o in iter_predict(seg, images)), fit_s, 0.0
     anchor = {
         "skimage": skimage_trainable_segmentation,
         "ilastik": ilastik_pixel_classification,

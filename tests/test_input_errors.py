@@ -412,9 +412,12 @@ STEP_PARAM_CASES = [
         r"RegionStats computes nothing",
     ),
     ({"autoencoderfeatures__latent_dim": 0}, r"'latent_dim' parameter"),
-    ({"autoencoderfeatures__patch_size": 12}, r"patch_size must be a power of two"),
+    ({"autoencoderfeatures__kernel_size": 6}, r"kernel_size must be odd"),
     ({"autoencoderfeatures__device": "tpu"}, r"device='tpu'"),
-    ({"autoencoderfeatures__loss": "l1"}, r"'loss' parameter of AutoencoderFeatures"),
+    (
+        {"autoencoderfeatures__rectify": "relu"},
+        r"'rectify' parameter of AutoencoderFeatures",
+    ),
     ({"regionclassifier__estimator": 5}, r"'estimator' parameter of RegionClassifier"),
     ({"regionclassifier__semi_supervised": "maybe"}, r"'semi_supervised' parameter"),
 ]

@@ -92,10 +92,15 @@ class _PixelFeatures:
 
 
 def _per_class_sample(members, classes_of, n_classes, n_max, rng):
-    """At most ``n_max`` of ``members`` per class, drawn without replacement."""
+    """At most ``n_max`` of ``members`` per class, drawn without replacement.
+
+    ``members=None`` stands for ``np.arange(classes_of.size)``, without
+    allocating it.
+    """
     keep = []
     for c in range(n_classes):
-        chosen = members[classes_of == c]
+        in_class = classes_of == c
+        chosen = np.flatnonzero(in_class) if members is None else members[in_class]
         if chosen.size > n_max:
             chosen = rng.choice(chosen, n_max, replace=False)
         keep.append(chosen)
@@ -358,6 +363,7 @@ class PixelRefiner(BaseEstimator):
         rng = check_random_state(self.random_state)
         n_classes = len(self.classes_)
         sources = self._pseudo_sources(y, rng)
+        small = np.min_scalar_type(-n_classes)
         scribbled, pseudo = [], []  # (image index, flat pixel index, class)
         for i, (regions, lab, proba) in enumerate(zip(X, y, region_proba)):
             if i not in sources:
@@ -366,18 +372,21 @@ class PixelRefiner(BaseEstimator):
             seg = regions.segments.ravel()
             confidence = proba.max(axis=1)[seg]
             best = proba.argmax(axis=1)[seg]
-            idx = np.flatnonzero(lab >= 0)
-            scribbled.append((np.full(idx.size, i), idx, lab[idx]))
+            # Compact dtypes: the candidates of up to pseudo_images megapixel
+            # images are held together until the draw.
+            idx = np.flatnonzero(lab >= 0).astype(np.int32)
+            scribbled.append((np.full(idx.size, i, np.int32), idx, lab[idx]))
             idx = np.flatnonzero((lab < 0) & (confidence >= self.pseudo_threshold))
-            if self.max_pseudo == 0:
-                idx = idx[:0]
-            pseudo.append((np.full(idx.size, i), idx, best[idx]))
+            idx = idx[:0] if self.max_pseudo == 0 else idx.astype(np.int32)
+            pseudo.append(
+                (np.full(idx.size, i, np.int32), idx, best[idx].astype(small))
+            )
         img_s, pix_s, cls_s = (np.concatenate(a) for a in zip(*scribbled))
         img_p, pix_p, cls_p = (np.concatenate(a) for a in zip(*pseudo))
         # Candidates: up to 4 * max_pseudo per class when they must agree with
         # a classifier of the scribbles, max_pseudo otherwise.
         n_draw = self.max_pseudo * (4 if self.check_pseudo_labels else 1)
-        keep = _per_class_sample(np.arange(cls_p.size), cls_p, n_classes, n_draw, rng)
+        keep = _per_class_sample(None, cls_p, n_classes, n_draw, rng)
         img_p, pix_p, cls_p = img_p[keep], pix_p[keep], cls_p[keep]
 
         both = features.rows(
