@@ -31,7 +31,14 @@ __all__ = [
 
 #: Stem suffixes of the files ``semiseg predict`` writes; files found in
 #: folders or by patterns with these suffixes are not taken as images.
-OUTPUT_SUFFIXES = ("_labels", "_proba", "_uncertainty", "_overlay", "_instances")
+OUTPUT_SUFFIXES = (
+    "_labels",
+    "_proba",
+    "_uncertainty",
+    "_overlay",
+    "_instances",
+    "_suggestions",
+)
 
 #: Images per predict call: bounded memory, some parallelism.
 BATCH = 8
