@@ -16,10 +16,12 @@ random border length). Compared:
   matrices (about 3 n^2 8 bytes) would exceed a memory cap.
 
 Every measurement runs in a fresh subprocess and reports its peak RSS
-(``ru_maxrss``, data included). The fit time of a fresh process includes
-numba's compilation of pynndescent (tens of seconds, once per process);
-``--warm-up`` first fits 5,000 samples in the same process, outside the
-timing, to measure the fit alone. Run::
+(``ru_maxrss``, data included) and, besides the fit's wall time, its CPU time
+(all threads of the process; the one to compare on a shared, loaded
+machine). The fit time of a fresh process includes numba's compilation of
+pynndescent (tens of seconds, once per process); ``--warm-up`` first fits
+5,000 samples in the same process, outside the timing, to measure the fit
+alone. Run::
 
     python benchmarks/bench_scale.py --sizes 10000 30000 100000 300000 1000000
     python benchmarks/bench_scale.py --quick
@@ -119,13 +121,14 @@ def run_one(method, n_samples, seed, warm_up=False):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         model.fit(X, y_partial, **fit_kwargs)
         fit_s = time.perf_counter() - start
+        cpu_s = time.process_time() - start_cpu
     unlabeled = y_partial == -1
     accuracy = float(np.mean(model.transduction_[unlabeled] == y[unlabeled]))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"fit_s": fit_s, "peak_mb": peak_mb, "accuracy": accuracy}
+    return {"fit_s": fit_s, "cpu_s": cpu_s, "peak_mb": peak_mb, "accuracy": accuracy}
 
 
 def measure(method, n_samples, repeats, timeout, warm_up=False):
@@ -148,6 +151,7 @@ def measure(method, n_samples, repeats, timeout, warm_up=False):
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return {
         "fit_s": statistics.median(r["fit_s"] for r in results),
+        "cpu_s": statistics.median(r["cpu_s"] for r in results),
         "peak_mb": max(r["peak_mb"] for r in results),
         "accuracy": statistics.median(r["accuracy"] for r in results),
     }
@@ -230,10 +234,10 @@ def main(argv=None):
         "process (data included); accuracy on unlabeled samples.\n"
     )
     print(
-        "| n | method | fit s | peak MB | accuracy | time / sklearn knn "
+        "| n | method | fit s | CPU s | peak MB | accuracy | time / sklearn knn "
         "| peak / sklearn knn |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
     knn_last = None  # (n, fit_s) of the last sklearn knn run
     for n in args.sizes:
         rows = {}
@@ -254,14 +258,15 @@ def main(argv=None):
         ref = rows.get("sklearn knn", {})
         for method, r in rows.items():
             if "skip" in r:
-                print(f"| {n:,} | {method} | {r['skip']} | | | | |", flush=True)
+                print(f"| {n:,} | {method} | {r['skip']} | | | | | |", flush=True)
                 continue
             t_ratio = m_ratio = ""
             if "fit_s" in ref:
                 t_ratio = f"{r['fit_s'] / ref['fit_s']:.2f}"
                 m_ratio = f"{r['peak_mb'] / ref['peak_mb']:.2f}"
             print(
-                f"| {n:,} | {method} | {r['fit_s']:.2f} | {r['peak_mb']:.0f} "
+                f"| {n:,} | {method} | {r['fit_s']:.2f} | {r['cpu_s']:.2f} "
+                f"| {r['peak_mb']:.0f} "
                 f"| {r['accuracy']:.3f} | {t_ratio} | {m_ratio} |",
                 flush=True,
             )
