@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._regions import check_feature_width, check_regions
 from .exceptions import InconsistentVersionWarning
 from .utils._metadata import package_version
-from .utils.validation import n_channels
+from .utils.validation import check_image, n_channels
 
 __all__ = ["ImageEstimatorMixin", "RegionFeatureMixin"]
 
@@ -148,6 +148,23 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
         return np.asarray(
             list(input_features) + list(self.block_feature_names_), dtype=object
         )
+
+    def _check_pixel_image(self, image):
+        """The image given to ``pixel_features`` (an array or a Regions), checked.
+
+        Learned steps offer ``pixel_features(image)``: their maps at pixel
+        resolution, for one image with the channels seen at fit.
+        """
+        check_is_fitted(self)
+        image = check_image(getattr(image, "image", image), name="image", index=None)
+        if n_channels(image) != self.n_channels_:
+            raise ValueError(
+                f"image has {n_channels(image)} channel(s) but "
+                f"{type(self).__name__} was fitted on images with "
+                f"{self.n_channels_} channel(s); expected {self.n_channels_}, as "
+                f"at fit."
+            )
+        return image
 
     def _append_block(self, regions, block):
         return regions.with_features(block, self.block_feature_names_)

@@ -17,7 +17,6 @@ from ..utils._docstring import docstring
 from ..utils._image import as_float_image, channels_last
 from ..utils._parallel import N_JOBS, capped_n_jobs
 from ..utils.fixes import Interval, StrOptions, _fit_context
-from ..utils.validation import check_image, n_channels
 from ._efficientnet import (
     build_efficientnet_lite0,
     lite0_blocks,
@@ -582,15 +581,7 @@ class PretrainedFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         features : ndarray of shape (H, W, n) of float32
             One channel per name of :meth:`get_pixel_feature_names_out`.
         """
-        check_is_fitted(self)
-        image = getattr(image, "image", image)
-        image = check_image(image, name="image", index=None)
-        if n_channels(image) != self.n_channels_:
-            raise ValueError(
-                f"image has {n_channels(image)} channel(s) but PretrainedFeatures "
-                f"was fitted on images with {self.n_channels_}; expected "
-                f"{self.n_channels_}, as at fit."
-            )
+        image = self._check_pixel_image(image)
         names = self.get_pixel_feature_names_out()
         out = np.empty(image.shape[:2] + (len(names),), dtype=np.float32)
         self.module_.eval()

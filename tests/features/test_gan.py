@@ -258,7 +258,7 @@ def test_bad_inputs(tiny_regions, fitted):
         _gan().pixel_features(np.zeros((8, 8)))
     with pytest.raises((TypeError, ValueError)):
         fitted.fit([np.zeros((8, 8))])
-    with pytest.raises(TypeError, match="numpy array"):
+    with pytest.raises(ValueError, match="at least 2x2"):
         fitted.pixel_features([[0.0, 1.0]])
     with pytest.raises(ValueError, match="1 channel"):
         fitted.pixel_features(np.zeros((8, 8, 3)))

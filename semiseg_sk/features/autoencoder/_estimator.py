@@ -16,7 +16,6 @@ from ...utils._docstring import docstring
 from ...utils._parallel import N_JOBS, capped_n_jobs
 from ...utils._random import RANDOM_STATE, draw_seed
 from ...utils.fixes import Interval, StrOptions, _fit_context
-from ...utils.validation import check_image, n_channels
 from .._torch import TorchModuleMixin, import_torch, resolve_device, torch_threads
 from ._callbacks import Callback, ProgressBar
 from ._kmeans import kmeans_filters, sample_windows
@@ -595,15 +594,7 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
             One map per name of :meth:`get_pixel_feature_names_out`
             (``n_maps_`` of them).
         """
-        check_is_fitted(self)
-        image = getattr(image, "image", image)
-        image = check_image(image, name="image", index=None)
-        if n_channels(image) != self.n_channels_:
-            raise ValueError(
-                f"image has {n_channels(image)} channel(s) but "
-                f"{type(self).__name__} was fitted on images with "
-                f"{self.n_channels_}."
-            )
+        image = self._check_pixel_image(image)
         torch = import_torch()
         out = np.empty(image.shape[:2] + (self.n_maps_,), dtype=np.float32)
         with torch.no_grad(), torch_threads(1):

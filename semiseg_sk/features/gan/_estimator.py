@@ -407,40 +407,19 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
 
         Parameters
         ----------
-        image : ndarray of shape (H, W) or (H, W, C)
-            An image with the channels seen at fit.
+        image : ndarray of shape (H, W) or (H, W, C), or Regions
+            One image with the channels seen at fit (a Regions object gives
+            its image).
 
         Returns
         -------
         maps : ndarray of shape (H, W, n_maps) of float32
             One channel per name of :meth:`get_pixel_feature_names_out`.
         """
-        check_is_fitted(self)
-        image = self._check_image(image)
+        image = self._check_pixel_image(image)
         self.module_.eval()
         with _no_grad(), torch_threads(1):
             return self._extractor().pixel_maps(image)
-
-    def _check_image(self, image):
-        if not isinstance(image, np.ndarray):
-            raise TypeError(
-                f"image must be a numpy array of shape (H, W) or (H, W, C); got "
-                f"{type(image).__name__}."
-            )
-        channels = 1 if image.ndim == 2 else image.shape[-1] if image.ndim == 3 else 0
-        if channels != self.n_channels_ or min(image.shape[:2], default=0) < 1:
-            raise ValueError(
-                f"image has shape {image.shape}; {type(self).__name__} was "
-                f"fitted on images with {self.n_channels_} channel(s), of shape "
-                f"(H, W)"
-                + ("" if self.n_channels_ == 1 else f" or (H, W, {self.n_channels_})")
-                + "."
-            )
-        if not (np.issubdtype(image.dtype, np.number) and not np.iscomplexobj(image)):
-            raise TypeError(f"image must hold real numbers; got dtype {image.dtype}.")
-        if np.issubdtype(image.dtype, np.floating) and not np.isfinite(image).all():
-            raise ValueError("image contains NaN or infinite values.")
-        return image
 
     def transform(self, X):
         """Append the mean and standard deviation of every map over each region.
