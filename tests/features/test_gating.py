@@ -142,7 +142,8 @@ def test_transform_standardises_and_weights_the_kept_columns(gated_data):
         cols = [names.index(n) for n in gate.blocks_[b]]
         expected = gate.block_weights_[b] / np.sqrt(len(cols))
         np.testing.assert_allclose(Z[:, cols].std(axis=0), expected)
-    assert out[0].image is X[0].image and out[0].segments is X[0].segments
+    np.testing.assert_array_equal(out[0].image, X[0].image)
+    np.testing.assert_array_equal(out[0].segments, X[0].segments)
 
 
 def test_is_deterministic_and_leaves_the_input_alone(gated_data):
