@@ -358,7 +358,7 @@ def _classify(seed, data, train, test, gated):
         )
     ]
     if gated:
-        from semiseg_sk.features._gating import FeatureGate
+        from semiseg_sk import FeatureGate
 
         steps.insert(0, ("featuregate", FeatureGate(random_state=seed)))
     seg = Pipeline(steps)

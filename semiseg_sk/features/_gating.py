@@ -391,7 +391,7 @@ class FeatureGate(RegionFeatureMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from semiseg_sk import Superpixels, RegionStats
-    >>> from semiseg_sk.features._gating import FeatureGate
+    >>> from semiseg_sk import FeatureGate
     >>> rng = np.random.RandomState(0)
     >>> image = np.zeros((48, 48)); image[:, 24:] = 1.0
     >>> labels = np.full((48, 48), -1)

@@ -6,9 +6,9 @@ from sklearn.base import clone
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 
-from semiseg_sk import RegionClassifier, Regions, RegionStats, Superpixels
+from semiseg_sk import FeatureGate, RegionClassifier, Regions, RegionStats, Superpixels
 from semiseg_sk.exceptions import SingleClassWarning
-from semiseg_sk.features._gating import FeatureGate, feature_blocks
+from semiseg_sk.features._gating import feature_blocks
 from semiseg_sk.labeling import SparseLabelSpreading
 
 
