@@ -239,6 +239,12 @@ class Regions:
             self.image, self._packed, features, all_names, self.n_regions
         )
 
+    def _with_features_replaced(self, features, names):
+        """A new Regions with other features, sharing the image and stored map."""
+        return Regions._from_trusted(
+            self.image, self._packed, features, names, self.n_regions
+        )
+
     # -- region-wise reductions -------------------------------------------------
 
     def sizes(self):

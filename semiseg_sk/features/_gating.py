@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._regions import Regions, check_regions
+from .._regions import check_regions
 from ..base import RegionFeatureMixin
 from ..exceptions import SingleClassWarning
 from ..labeling._classifier import region_targets
@@ -640,12 +640,8 @@ class FeatureGate(RegionFeatureMixin, BaseEstimator):
         factor = self.column_weights_ / self.scale_[cols]
         names = self.get_feature_names_out()
         return [
-            Regions._from_trusted(
-                r.image,
-                r.segments,
-                (r.features[:, cols] - self.mean_[cols]) * factor,
-                names,
-                r.n_regions,
+            r._with_features_replaced(
+                (r.features[:, cols] - self.mean_[cols]) * factor, names
             )
             for r in X
         ]
