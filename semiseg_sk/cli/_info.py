@@ -25,6 +25,13 @@ def run(args):
         for name, step in steps
         if hasattr(step, "get_params")
     }
+    # What fitted steps decided from the data (FeatureGate: the feature
+    # blocks it kept and their weights).
+    decisions = {
+        name: step.summary()
+        for name, step in steps
+        if callable(getattr(step, "summary", None)) and hasattr(step, "n_features_in_")
+    }
     classes = getattr(model, "classes_", None)
     mask_values = None if classes is None else [int(c) + 1 for c in classes]
     if args.json:
@@ -34,6 +41,7 @@ def run(args):
             current_version=package_version(),
             steps=[name for name, _ in steps],
             params=params,
+            decisions=decisions,
             classes=mask_values,
         )
         print(json.dumps(out, indent=2, default=str))
@@ -64,6 +72,9 @@ def run(args):
             if key in ("images", "label_files", "class_names"):
                 continue
             lines.append(f"  {key}: {value}")
+    for name, text in decisions.items():
+        lines.append(f"{name} decided:")
+        lines += [f"  {line}" for line in text.splitlines()]
     lines.append("steps:")
     for name, step_params in params.items():
         lines.append(f"  {name}:")

@@ -15,7 +15,7 @@ function: one float32 stack of per-pixel features for one image, with
 """
 
 from ._filters import filter_bank, filter_bank_names
-from ._gating import FeatureGate
+from ._gating import FeatureGate, feature_blocks
 from ._pretrained import PretrainedFeatures
 from ._stats import RegionStats
 from .autoencoder import AutoencoderFeatures, Callback, ProgressBar
@@ -29,6 +29,7 @@ __all__ = [
     "PretrainedFeatures",
     "ProgressBar",
     "RegionStats",
+    "feature_blocks",
     "filter_bank",
     "filter_bank_names",
 ]

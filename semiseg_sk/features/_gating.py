@@ -69,7 +69,7 @@ def feature_blocks(feature_names, blocks=None):
 
     Examples
     --------
-    >>> from semiseg_sk.features._gating import feature_blocks
+    >>> from semiseg_sk.features import feature_blocks
     >>> names = ["ch0_mean", "area_fraction", "autoencoder0", "autoencoder1"]
     >>> {k: v.tolist() for k, v in feature_blocks(names).items()}
     {'stats': [0, 1], 'autoencoder': [2, 3]}

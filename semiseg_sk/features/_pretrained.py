@@ -391,7 +391,7 @@ class PretrainedFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from semiseg_sk import Superpixels
-    >>> from semiseg_sk.features._pretrained import PretrainedFeatures
+    >>> from semiseg_sk import PretrainedFeatures
     >>> images = [np.random.RandomState(i).rand(32, 32) for i in range(2)]
     >>> regions = Superpixels(n_segments=16).fit_transform(images)
     >>> step = PretrainedFeatures(stages=(0, 1))

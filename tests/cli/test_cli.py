@@ -515,6 +515,29 @@ def test_info(model_path, capsys):
     assert info["params"]["superpixels"]["n_segments"] == "20"
 
 
+def test_info_prints_what_the_feature_gate_decided(tiny_data, tmp_path, capsys):
+    from sklearn.pipeline import make_pipeline
+
+    from semiseg_sk import FeatureGate, RegionClassifier, RegionStats, Superpixels
+    from semiseg_sk.io import save_model
+
+    images, labels, _ = tiny_data
+    model = make_pipeline(
+        Superpixels(n_segments=30),
+        RegionStats(),
+        FeatureGate(random_state=0),
+        RegionClassifier(),
+    ).fit(images, labels)
+    path = str(tmp_path / "gated.joblib")
+    save_model(model, path)
+    code, out, _ = _run(capsys, ["info", path])
+    assert code == 0
+    assert "featuregate decided:" in out and "feature gate:" in out
+    assert model[2].summary().splitlines()[0] in out
+    code, out, _ = _run(capsys, ["info", path, "--json"])
+    assert json.loads(out)["decisions"]["featuregate"] == model[2].summary()
+
+
 def test_demo_wiring(monkeypatch, tmp_path, capsys):
     import semiseg_sk.cli._demo as demo
 
