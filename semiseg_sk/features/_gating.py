@@ -374,12 +374,12 @@ class FeatureGate(RegionFeatureMixin, BaseEstimator):
         Number of labeled regions.
     n_strokes_ : int
         Number of strokes (groups) the labeled regions fall into.
-    mean_, scale_ : ndarray of shape (n_features_in_,)
+    mean_, scale_ : ndarray of shape ``(n_features_in_,)``
         Mean and standard deviation (1 where zero) of each column over the
         regions of all fitted images.
     selected_columns_ : ndarray of int
         Indices of the columns kept, in their input order.
-    column_weights_ : ndarray of shape (len(selected_columns_),)
+    column_weights_ : ndarray of shape ``(len(selected_columns_),)``
         Factor of each kept column after standardisation.
 
     See Also
