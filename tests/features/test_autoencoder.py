@@ -281,7 +281,7 @@ def test_warm_start_and_callbacks(tiny_regions):
 def test_verbose_progress_bar(tiny_regions, capsys):
     _ae(verbose=1, max_iter=1).fit(tiny_regions)
     err = capsys.readouterr().err
-    assert "autoencoder" in err and "train=" in err
+    assert "autoencoder" in err and "train_loss=" in err
 
 
 @pytest.mark.parametrize(

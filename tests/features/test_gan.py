@@ -339,3 +339,11 @@ def test_missing_torch_gives_install_hint():
     )
     assert result.returncode == 0, result.stderr
     assert "IMPORT-ERROR-OK" in result.stdout
+
+
+def test_the_autoencoders_progress_bar_shows_the_gan_losses(tiny_regions, capsys):
+    from semiseg_sk.features import ProgressBar
+
+    _gan(max_iter=1, callbacks=[ProgressBar("gan")]).fit(tiny_regions)
+    err = capsys.readouterr().err
+    assert "d_loss=" in err and "g_loss=" in err

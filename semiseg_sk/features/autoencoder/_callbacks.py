@@ -71,10 +71,15 @@ class ProgressBar(Callback):
         self.bar_ = tqdm(total=estimator.max_iter, desc=self.desc, unit="epoch")
 
     def on_epoch_end(self, estimator, record, **kwargs):
+        # The losses of the record, whatever the estimator names them
+        # (train_loss / valid_loss, or a GAN's d_loss / g_loss).
         self.bar_.update(1)
         self.bar_.set_postfix(
-            train=f"{record['train_loss']:.4f}",
-            valid=f"{record['valid_loss'] or 0:.4f}",
+            {
+                key: f"{value:.4f}"
+                for key, value in record.items()
+                if key.endswith("loss") and isinstance(value, float)
+            }
         )
 
     def on_train_end(self, estimator, **kwargs):
