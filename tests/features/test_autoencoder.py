@@ -420,42 +420,6 @@ def test_cuda_fit_matches_cpu_closely(tiny_regions):
     _ae(max_iter=2, device="cuda").fit(tiny_regions)
 
 
-_NO_TORCH = """
-import sys
-
-
-class _NoTorch:
-    # As if torch were not installed. (sys.modules["torch"] = None would
-    # also break scipy's array-API helpers, which look torch up there.)
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ModuleNotFoundError(f"No module named {name!r}")
-
-
-sys.meta_path.insert(0, _NoTorch())
-import numpy as np
-import semiseg_sk
-from semiseg_sk import AutoencoderFeatures, RegionStats, Superpixels, make_segmenter
-images = [np.random.RandomState(0).rand(24, 24)]
-regions = RegionStats().fit_transform(Superpixels(n_segments=8).fit_transform(images))
-make_segmenter(autoencoder=False)
-try:
-    AutoencoderFeatures(max_iter=1).fit(regions)
-except ImportError as exc:
-    assert "semiseg_sk[torch]" in str(exc), exc
-    print("IMPORT-ERROR-OK")
-"""
-
-
-@pytest.mark.slow
-def test_missing_torch_gives_install_hint():
-    result = subprocess.run(
-        [sys.executable, "-c", _NO_TORCH], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    assert "IMPORT-ERROR-OK" in result.stdout
-
-
 def test_diverging_training_raises(tiny_regions):
     ae = _ae(max_iter=3, learning_rate=1e30)
     with pytest.raises(ValueError, match="diverged"):

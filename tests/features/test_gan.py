@@ -305,42 +305,6 @@ def test_transform_follows_the_fit_not_later_set_params(tiny_regions):
     assert len(gan.get_pixel_feature_names_out()) == N_MAPS
 
 
-_NO_TORCH = """
-import sys
-
-
-class _NoTorch:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ModuleNotFoundError(f"No module named {name!r}")
-
-
-sys.meta_path.insert(0, _NoTorch())
-import numpy as np
-from semiseg_sk import Superpixels
-from semiseg_sk import GANFeatures
-image = np.random.RandomState(0).rand(24, 24)
-regions = Superpixels(n_segments=8).fit_transform([image])
-try:
-    GANFeatures(max_iter=1).fit(regions)
-except ImportError as exc:
-    assert "semiseg_sk[torch]" in str(exc), exc
-    print("IMPORT-ERROR-OK")
-"""
-
-
-@pytest.mark.slow
-def test_missing_torch_gives_install_hint():
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-c", _NO_TORCH], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    assert "IMPORT-ERROR-OK" in result.stdout
-
-
 def test_the_autoencoders_progress_bar_shows_the_gan_losses(tiny_regions, capsys):
     from semiseg_sk.features import ProgressBar
 
