@@ -16,7 +16,13 @@ from ..utils._docstring import docstring
 from ..utils._image import as_float_image, check_pixel_scale, pixel_scale
 from ..utils._parallel import N_JOBS, capped_n_jobs
 from ..utils.fixes import Interval, StrOptions, _fit_context
-from ..utils.validation import check_images, check_labels, check_list, n_channels
+from ..utils.validation import (
+    check_images,
+    check_labels,
+    check_list,
+    check_spacing,
+    n_channels,
+)
 from ._methods import METHODS
 
 __all__ = ["Superpixels"]
@@ -37,7 +43,9 @@ def _check_method_params(method, params):
         )
 
 
-def _segment_or_explain(index, image, method, n_segments, compactness, params):
+def _segment_or_explain(
+    index, image, method, n_segments, compactness, params, spacing=None
+):
     """Packed region map (0..n-1) of one image and its number of regions.
 
     The map comes back packed (``pack_segments``), so that a parallel run
@@ -45,8 +53,11 @@ def _segment_or_explain(index, image, method, n_segments, compactness, params):
     the image index.
     """
     image = as_float_image(image)
+    relative = None if spacing is None else tuple(np.divide(spacing, min(spacing)))
     try:
-        labels = METHODS[method].segment(image, n_segments, compactness, params)
+        labels = METHODS[method].segment(
+            image, n_segments, compactness, params, relative
+        )
     except (TypeError, ValueError) as exc:
         error = TypeError if isinstance(exc, TypeError) else ValueError
         raise error(
@@ -65,6 +76,9 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
     The first step of a semiseg_sk pipeline. Regions given as input (for
     example made by hand with :class:`~semiseg_sk.Regions`) pass through
     unchanged, so users can bring their own segmentation.
+
+    With ``spacing``, every image is a volume and its regions are
+    supervoxels (``"slic"`` and ``"watershed"`` only).
 
     Parameters
     ----------
@@ -87,6 +101,16 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
     method_params : dict, default=None
         Further keyword arguments for the scikit-image function; they override
         the defaults above.
+    spacing : tuple of 3 float, default=None
+        None: images are 2-D, (H, W) grey or (H, W, C). Three positive numbers
+        ``(dz, dy, dx)``: every image is a volume, (Z, Y, X) grey or
+        (Z, Y, X, C), with voxels of that size (any unit, only the ratios
+        matter). Supervoxels then have about the same physical size along
+        every axis, as wide as the superpixels ``n_segments`` gives one
+        (Y, X) slice: a volume gets about ``n_segments ** 1.5 * depth /
+        sqrt(height * width)`` of them (physical extents). The Regions carry
+        the spacing, so that the later steps read it.
+        ``"felzenszwalb"`` and ``"quickshift"`` are 2-D only.
     {n_jobs}
 
     Attributes
@@ -135,6 +159,7 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         "n_segments": [Interval(Integral, 1, None, closed="left")],
         "compactness": [Interval(Real, 0, None, closed="neither"), None],
         "method_params": [dict, None],
+        "spacing": ["array-like", None],
         "n_jobs": N_JOBS,
     }
 
@@ -145,12 +170,14 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         n_segments=400,
         compactness=None,
         method_params=None,
+        spacing=None,
         n_jobs=None,
     ):
         self.method = method
         self.n_segments = n_segments
         self.compactness = compactness
         self.method_params = method_params
+        self.spacing = spacing
         self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -181,36 +208,62 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
             Notes), e.g. uint8 images mixed with float images of 0..255.
         """
         X = check_list(X, "X")
-        images = self._images(X, n_channels_expected=None)
+        spacing = self._spacing()
+        images = self._images(X, n_channels_expected=None, spacing=spacing)
+        ndim = 2 if spacing is None else 3
         if y is not None:
-            check_labels(y, [image.shape for image in images], name="y")
+            check_labels(y, [image.shape for image in images], name="y", ndim=ndim)
         _check_method_params(self.method, self.method_params or {})
         self._check_sizes(X, images)
-        self.n_channels_ = n_channels(images[0])
-        self.pixel_scale_ = pixel_scale(images, name="X")
+        self.n_channels_ = n_channels(images[0], ndim)
+        self.pixel_scale_ = pixel_scale(images, name="X", ndim=ndim)
         return self
 
+    def _spacing(self):
+        """The checked spacing; a clear error for a 2-D-only method."""
+        spacing = check_spacing(self.spacing)
+        if spacing is not None and not METHODS[self.method].volumes:
+            volume_methods = sorted(m for m in METHODS if METHODS[m].volumes)
+            raise ValueError(
+                f"Superpixels(method={self.method!r}) splits 2-D images only, "
+                f"but spacing={self.spacing!r} makes every image a volume; "
+                f"expected method in {volume_methods} for volumes."
+            )
+        return spacing
+
     @staticmethod
-    def _images(X, n_channels_expected):
+    def _images(X, n_channels_expected, spacing):
         """The images of a list of images or Regions, checked."""
+        ndim = 2 if spacing is None else 3
+        for i, x in enumerate(X):
+            if isinstance(x, Regions) and x.ndim != ndim:
+                raise ValueError(
+                    f"X[{i}] is a Regions with spacing={x.spacing} but "
+                    f"Superpixels has spacing={spacing}; expected the "
+                    f"spacing of the Regions given, None for 2-D images."
+                )
         return check_images(
             [x.image if isinstance(x, Regions) else x for x in X],
             name="X",
             n_channels_expected=n_channels_expected,
             estimator="Superpixels",
+            ndim=ndim,
         )
 
     def _check_sizes(self, X, images):
-        """n_segments must not exceed the pixels of an image to segment."""
+        """n_segments must not exceed the pixels of an image (of a slice) to segment."""
         if not METHODS[self.method].uses_n_segments:
             return
+        volume = self.spacing is not None
         for i, image in enumerate(images):
-            n_pixels = image.shape[0] * image.shape[1]
+            n_pixels = image.shape[volume] * image.shape[volume + 1]
             if self.n_segments > n_pixels and not isinstance(X[i], Regions):
+                what = "a slice (Y * X)" if volume else "height * width"
                 raise ValueError(
                     f"n_segments={self.n_segments} is larger than the "
-                    f"{n_pixels} pixels of X[{i}] (shape {image.shape}); expected "
-                    f"n_segments <= height * width of every image."
+                    f"{n_pixels} pixels of {'a slice of ' if volume else ''}X[{i}] "
+                    f"(shape {image.shape}); expected n_segments <= {what} of "
+                    f"every image."
                 )
 
     def transform(self, X):
@@ -235,13 +288,18 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = check_list(X, "X")
-        images = self._images(X, n_channels_expected=self.n_channels_)
+        spacing = self._spacing()
+        images = self._images(X, n_channels_expected=self.n_channels_, spacing=spacing)
         params = dict(self.method_params or {})
         self._check_sizes(X, images)
         # Models saved before pixel_scale_ existed have none to compare with.
         if hasattr(self, "pixel_scale_"):
             check_pixel_scale(
-                self.pixel_scale_, images, name="X", estimator="Superpixels"
+                self.pixel_scale_,
+                images,
+                name="X",
+                estimator="Superpixels",
+                ndim=2 if spacing is None else 3,
             )
         todo = [
             (i, img) for i, img in enumerate(images) if not isinstance(X[i], Regions)
@@ -254,12 +312,13 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
                 self.n_segments,
                 self.compactness,
                 params,
+                spacing,
             )
             for i, img in todo
         )
         out = list(X)
         for (i, img), (packed, n_regions) in zip(todo, segments):
-            out[i] = Regions._from_trusted(img, packed, None, None, n_regions)
+            out[i] = Regions._from_trusted(img, packed, None, None, n_regions, spacing)
         return out
 
     def fit_transform(self, X, y=None):
