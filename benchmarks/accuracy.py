@@ -44,7 +44,12 @@ from semiseg_sk.baselines import (  # noqa: E402
     ilastik_pixel_classification,
     skimage_trainable_segmentation,
 )
-from semiseg_sk.metrics import mean_iou  # noqa: E402
+from semiseg_sk.metrics import (  # noqa: E402
+    expected_calibration_error,
+    mean_iou,
+    reliability_curve,
+)
+from semiseg_sk.pipeline import iter_fit_predict, iter_predict  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 BASELINE = "skimage"
@@ -55,15 +60,32 @@ ANCHORS = (BASELINE, ILASTIK)
 QUICK = dict(seeds="10", methods=f"semiseg_sk,{BASELINE},{ILASTIK}")
 
 
+# Every method returns (masks, probas, classes): the test masks, the class
+# probabilities of every test pixel (one (H, W, n_classes) array per test
+# image) and the class of each column, for the calibration error. Masks are
+# the argmax of the probabilities, made in the timed call.
+
+
+def _outputs(outputs, classes):
+    masks, probas = [], []
+    for out in outputs:
+        masks.append(out.mask)
+        probas.append(out.proba.astype(np.float32))
+    return masks, probas, classes
+
+
 def _segmenter(params=None, **kwargs):
     def run(data, seed):
         seg = make_segmenter(random_state=seed, **kwargs).set_params(**(params or {}))
         if is_transductive(data):
             # Transductive task: segment the scribbled images themselves, as
             # the user guide shows (regions and features computed once).
-            return seg.fit_predict(data.images, data.labels)
+            out = iter_fit_predict(seg, data.images, data.labels, proba=True)
+            return _outputs(out, seg[-1].classes_)
         seg.fit(data.images, data.labels)
-        return seg.predict(data.test_images)
+        return _outputs(
+            iter_predict(seg, data.test_images, proba=True), seg[-1].classes_
+        )
 
     return run
 
@@ -72,30 +94,61 @@ def _ours_labeled_only(data, seed):
     scribbled = [i for i, lab in enumerate(data.labels) if (lab >= 0).any()]
     seg = make_segmenter(random_state=seed)
     seg.fit([data.images[i] for i in scribbled], [data.labels[i] for i in scribbled])
-    return seg.predict(data.test_images)
+    return _outputs(iter_predict(seg, data.test_images, proba=True), seg[-1].classes_)
+
+
+class _RecordingForest(RandomForestClassifier):
+    """A forest whose ``predict`` keeps the probabilities it takes the argmax of."""
+
+    def predict(self, X):
+        proba = self.predict_proba(X)
+        self.__dict__.setdefault("recorded", []).append(proba.astype(np.float32))
+        return self.classes_[proba.argmax(axis=1)]
+
+
+def _recorded(clf, masks, offset=0):
+    """The anchor's masks, with the probabilities its forest gave their pixels.
+
+    The anchors call ``predict`` on the test images only, in order, in
+    batches: the recorded rows are split at the test images' sizes.
+    """
+    rows = np.concatenate(clf.recorded)
+    bounds = np.cumsum([m.size for m in masks])[:-1]
+    probas = [p.reshape(*m.shape, -1) for p, m in zip(np.split(rows, bounds), masks)]
+    return masks, probas, clf.classes_ - offset
+
+
+def _anchor_forest(seed, **params):
+    """The anchors' default forest (100 trees, every core), recording."""
+    return _RecordingForest(
+        **{"n_estimators": 100, "n_jobs": -1, "random_state": seed, **params}
+    )
 
 
 def _skimage(data, seed):
-    return skimage_trainable_segmentation(
-        data.images, data.labels, data.test_images, random_state=seed
+    clf = _anchor_forest(seed)
+    masks = skimage_trainable_segmentation(
+        data.images, data.labels, data.test_images, clf=clf, random_state=seed
     )
+    return _recorded(clf, masks, offset=1)  # skimage's classes are labels + 1
 
 
 def _ilastik(data, seed):
-    return ilastik_pixel_classification(
-        data.images, data.labels, data.test_images, random_state=seed
+    clf = _anchor_forest(seed)
+    masks = ilastik_pixel_classification(
+        data.images, data.labels, data.test_images, clf=clf, random_state=seed
     )
+    return _recorded(clf, masks)
 
 
 def _dense_ceiling(data, seed):
     # scikit-image's gallery settings for dense labels (50 trees, 5% of the
     # pixels per tree), trained on the dense truth of every training image.
-    clf = RandomForestClassifier(
-        n_estimators=50, max_samples=0.05, n_jobs=-1, random_state=seed
-    )
-    return skimage_trainable_segmentation(
+    clf = _anchor_forest(seed, n_estimators=50, max_samples=0.05)
+    masks = skimage_trainable_segmentation(
         data.images, data.truths, data.test_images, clf=clf, random_state=seed
     )
+    return _recorded(clf, masks, offset=1)
 
 
 def _region_rf(seed):
@@ -178,17 +231,43 @@ def run(tasks, methods, seeds, verbose=True):
                 if method == "no-lab" and data.images[0].ndim == 2:
                     continue  # grey images: the same as the defaults
                 tic = time.perf_counter()
-                masks = METHODS[method][1](data, seed)
+                masks, probas, classes = METHODS[method][1](data, seed)
                 seconds = time.perf_counter() - tic
                 score = mean_iou(data.test_truths, masks)
-                results.setdefault((task, method), []).append((score, seconds))
+                ece = expected_calibration_error(
+                    data.test_truths, probas, n_bins=N_BINS, classes=classes
+                )
+                results.setdefault((task, method), []).append((score, seconds, ece))
+                curve = reliability_curve(
+                    data.test_truths, probas, n_bins=N_BINS, classes=classes
+                )
+                _pool_curve(curves, (task, method), curve)
+                del masks, probas
                 if verbose:
                     print(
                         f"{task:14s} seed {seed:3d} {method:20s} "
-                        f"mIoU {score:.4f} {seconds:6.2f} s",
+                        f"mIoU {score:.4f} {seconds:6.2f} s ECE {ece:.4f}",
                         flush=True,
                     )
     return results
+
+
+# Confidence bins of the calibration error and of the reliability diagrams.
+N_BINS = 15
+RELIABILITY = "reliability.png"
+# {(task, method): (count, summed confidence, summed correct) per bin}, pooled
+# over the seeds of the last run: the data of the reliability diagram.
+curves = {}
+
+
+def _pool_curve(pool, key, curve):
+    accuracy, confidence, counts = curve
+    # The mean confidence of a bin lies in that bin: it gives the bin back.
+    b = np.minimum((confidence * N_BINS).astype(int), N_BINS - 1)
+    total = pool.setdefault(key, np.zeros((3, N_BINS)))
+    np.add.at(total[0], b, counts)
+    np.add.at(total[1], b, confidence * counts)
+    np.add.at(total[2], b, accuracy * counts)
 
 
 def read_log(path):
@@ -196,9 +275,10 @@ def read_log(path):
     results = {}
     for line in Path(path).read_text().splitlines():
         parts = line.split()
-        if len(parts) == 8 and parts[1] == "seed" and parts[4] == "mIoU":
+        if len(parts) in (8, 10) and parts[1] == "seed" and parts[4] == "mIoU":
             key = (parts[0], parts[3])
-            results.setdefault(key, []).append((float(parts[5]), float(parts[6])))
+            ece = float(parts[9]) if len(parts) == 10 else None
+            results.setdefault(key, []).append((float(parts[5]), float(parts[6]), ece))
     return results
 
 
@@ -332,6 +412,70 @@ def tables(results, tasks, methods, seeds):
             cells.append(f"{np.median([r[1] for r in rows]):.1f}" if rows else "—")
         tlines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines), "\n".join(blines), "\n".join(tlines)
+
+
+def calibration_table(results, tasks, methods):
+    """Markdown table: expected calibration error per task, mean over seeds."""
+    lines = [
+        "| method | " + " | ".join(tasks) + " | mean over tasks |",
+        "|---|" + "---:|" * (len(tasks) + 1),
+    ]
+    for method in methods:
+        cells, means = [], []
+        for task in tasks:
+            rows = results.get((task, method))
+            eces = [r[2] for r in rows or () if r[2] is not None]
+            cells.append(f"{np.mean(eces):.3f}" if eces else "—")
+            if eces:
+                means.append(np.mean(eces))
+        overall = f"{np.mean(means):.3f}" if len(means) == len(tasks) else "—"
+        lines.append(f"| {method} | " + " | ".join(cells) + f" | {overall} |")
+    return "\n".join(lines)
+
+
+def plot_reliability(tasks, methods, path):
+    """Reliability diagrams (one panel per task, one line per method) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = [t for t in tasks if any((t, m) in curves for m in methods)]
+    if not tasks:
+        return None
+    n_cols = min(4, len(tasks))
+    n_rows = -(-len(tasks) // n_cols)
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(2.6 * n_cols, 2.6 * n_rows), squeeze=False
+    )
+    for ax, task in zip(axes.flat, tasks):
+        ax.plot([0, 1], [0, 1], color="0.7", lw=1)
+        for method in methods:
+            if (task, method) not in curves:
+                continue
+            count, confidence, correct = curves[(task, method)]
+            full = count > 0
+            ax.plot(
+                confidence[full] / count[full],
+                correct[full] / count[full],
+                marker=".",
+                lw=1,
+                label=method,
+            )
+        ax.set_title(task, fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(tasks) :]:
+        ax.axis("off")
+    axes[0, 0].legend(fontsize=6, loc="upper left")
+    fig.supxlabel("confidence of the predicted class", fontsize=8)
+    fig.supylabel("accuracy", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
 
 
 def _met(ok):
@@ -622,6 +766,21 @@ wheel and Pascal VOC photographs from the `labelme==6.3.1` sdist and the
 ## Fit + predict seconds (median over seeds)
 
 {time_table}
+
+## Calibration of the per-pixel probabilities
+
+Expected calibration error (Guo et al. 2017; 15 confidence bins, test pixels
+of each task pooled over its images,
+`semiseg_sk.metrics.expected_calibration_error`) of the probabilities each
+method takes its masks from (`predict_proba` for semiseg_sk, the forest's
+`predict_proba` for the anchors), mean over seeds; 0 is calibrated.
+
+{calibration_table(results, tasks, methods)}
+
+Reliability diagrams (accuracy against confidence of the predicted class,
+pixels of all seeds pooled; the diagonal is calibrated):
+
+![reliability diagrams](../docs/images/reliability.png)
 {extra}"""
     (HERE / "RESULTS.md").write_text(text)
     write_docs(text)
@@ -651,7 +810,10 @@ def write_docs(markdown):
                 out += [f"     - {_rst(c)}" for c in row[1:]]
             out.append("")
             continue
-        if line.startswith("# "):
+        if line.startswith("!["):
+            target = line[line.index("(") + 1 : line.rindex(")")]
+            out.append(f".. image:: {target.removeprefix('../docs/')}")
+        elif line.startswith("# "):
             title = line[2:]
             out += [title, "=" * len(title)]
         elif line.startswith("## "):
@@ -714,9 +876,13 @@ def main(argv=None):
     print(score_table)
     print(best_table)
     print(time_table)
+    print(calibration_table(results, tasks, methods))
     print("\n".join(verdict(results, tasks)))
     if not args.no_write:
+        plot_reliability(tasks, methods, HERE.parent / "docs" / "images" / RELIABILITY)
         write_results(results, tasks, methods, seeds, command.strip())
+    elif curves:
+        print("wrote", plot_reliability(tasks, methods, HERE / "_plots" / RELIABILITY))
     return results
 
 

@@ -490,6 +490,198 @@ def uncertainty_map(proba, *, kind="margin"):
     raise ValueError(f"kind must be 'margin' or 'entropy'; got {kind!r}.")
 
 
+# -- calibration -----------------------------------------------------------------
+#
+# Top-label calibration: is a pixel predicted with confidence 0.8 right 80% of
+# the time? Pixels are pooled over the images, as for the overlap metrics.
+
+__all__ += ["expected_calibration_error", "reliability_curve"]
+
+
+def _as_probas(proba):
+    """A single 3-D array is one image's probabilities; a list is kept as is."""
+    if isinstance(proba, np.ndarray) and proba.ndim == 3:
+        return [proba]
+    if isinstance(proba, np.ndarray):
+        raise TypeError(
+            f"proba must be a list of (H, W, n_classes) arrays or one such array; "
+            f"got an ndarray of shape {proba.shape}."
+        )
+    return proba
+
+
+def _calibration_bins(y_true, proba, n_bins, classes):
+    """Per confidence bin: pixel count, summed confidence, summed correctness."""
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)):
+        raise TypeError(f"n_bins must be an int; got {type(n_bins).__name__}.")
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be at least 1; got {n_bins}.")
+    y_true = _as_maps(y_true)
+    proba = _as_probas(proba)
+    try:
+        n_true, n_proba = len(y_true), len(proba)
+    except TypeError as exc:
+        raise TypeError(
+            "y_true and proba must be lists of (H, W) label maps and of "
+            "(H, W, n_classes) probability arrays."
+        ) from exc
+    if n_true != n_proba:
+        raise ValueError(
+            f"y_true has {n_true} label maps but proba has {n_proba} arrays; "
+            f"expected one probability array per image."
+        )
+    expected = "an (H, W, n_classes) array of class probabilities"
+    proba = [as_array(p, f"proba[{i}]", expected) for i, p in enumerate(proba)]
+    for i, p in enumerate(proba):
+        if p.ndim != 3 or p.shape[2] == 0:
+            raise ValueError(f"proba[{i}] has shape {p.shape}; expected {expected}.")
+    y_true = check_labels(y_true, [p.shape[:2] for p in proba], name="y_true")
+    n_classes = proba[0].shape[2]
+    if classes is None:
+        classes = np.arange(n_classes)
+    classes = np.asarray(classes)
+    if classes.shape != (n_classes,):
+        raise ValueError(
+            f"classes has shape {classes.shape}; expected ({n_classes},): the "
+            f"class label of each column of proba."
+        )
+    count = np.zeros(n_bins)
+    confidence = np.zeros(n_bins)
+    correct = np.zeros(n_bins)
+    for i, (t, p) in enumerate(zip(y_true, proba)):
+        if p.shape[2] != n_classes:
+            raise ValueError(
+                f"proba[{i}] has {p.shape[2]} classes but proba[0] has "
+                f"{n_classes}; expected the same columns for every image."
+            )
+        labeled = t != -1
+        rows = p[labeled]
+        if not rows.size:
+            continue
+        conf = rows.max(axis=1).astype(np.float64)
+        if conf.min() < 0 or conf.max() > 1 + 1e-6:
+            raise ValueError(
+                f"proba[{i}] has values outside [0, 1]; expected probabilities."
+            )
+        hit = classes[rows.argmax(axis=1)] == t[labeled]
+        # Bin b holds confidences in [b / n_bins, (b + 1) / n_bins), the last also 1.
+        b = np.minimum((conf * n_bins).astype(np.intp), n_bins - 1)
+        count += np.bincount(b, minlength=n_bins)
+        confidence += np.bincount(b, weights=conf, minlength=n_bins)
+        correct += np.bincount(b, weights=hit, minlength=n_bins)
+    if not count.any():
+        raise ValueError("y_true has no labeled pixel (all -1); nothing to score.")
+    return count, confidence, correct
+
+
+def reliability_curve(y_true, proba, *, n_bins=15, classes=None):
+    """Accuracy against confidence of the most probable class, by confidence bin.
+
+    The pixels of all images whose true label is not ``-1`` are put in
+    ``n_bins`` equal-width bins of their largest class probability (the
+    confidence of the predicted class). A calibrated classifier is right on
+    a fraction of each bin's pixels equal to their mean confidence: its curve
+    lies on the diagonal. The data of a reliability diagram.
+
+    Parameters
+    ----------
+    y_true : list of ndarray of shape (H, W) of int, or ndarray of shape (H, W)
+        True label maps; ``-1`` marks unlabeled pixels, which are ignored. A
+        single 2-D array is one image.
+    proba : list of ndarray of shape (H, W, n_classes), or ndarray of shape \
+(H, W, n_classes)
+        Class probabilities of every pixel, one array per true map (such as
+        ``predict_proba`` returns); a single 3-D array is one image.
+    n_bins : int, default=15
+        Number of equal-width confidence bins over [0, 1].
+    classes : array-like of shape (n_classes,), default=None
+        The class label of each column of ``proba`` (the segmenter's
+        ``classes_``); None means column ``k`` is class ``k``. A true label
+        that no column stands for counts as a miss.
+
+    Returns
+    -------
+    accuracy : ndarray of shape (n_nonempty_bins,)
+        Fraction of the pixels of each non-empty bin whose predicted class is
+        right.
+    confidence : ndarray of shape (n_nonempty_bins,)
+        Mean confidence of the pixels of each non-empty bin.
+    counts : ndarray of shape (n_nonempty_bins,) of int
+        Number of pixels of each non-empty bin.
+
+    See Also
+    --------
+    expected_calibration_error : The weighted gap between the two curves.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk.metrics import reliability_curve
+    >>> y_true = np.array([[0, 0, 1, -1]])
+    >>> proba = np.array([[[0.9, 0.1], [0.6, 0.4], [0.6, 0.4], [0.5, 0.5]]])
+    >>> accuracy, confidence, counts = reliability_curve(y_true, proba, n_bins=5)
+    >>> accuracy.tolist(), confidence.round(2).tolist(), counts.tolist()
+    ([0.5, 1.0], [0.6, 0.9], [2, 1])
+    """
+    count, confidence, correct = _calibration_bins(y_true, proba, n_bins, classes)
+    full = count > 0
+    return (
+        correct[full] / count[full],
+        confidence[full] / count[full],
+        count[full].astype(np.int64),
+    )
+
+
+def expected_calibration_error(y_true, proba, *, n_bins=15, classes=None):
+    """Expected calibration error of per-pixel class probabilities.
+
+    The gap between the accuracy and the mean confidence of each bin of
+    :func:`reliability_curve`, weighted by the share of pixels in the bin
+    (Guo et al. 2017). 0 is perfectly calibrated; a classifier that is
+    always sure and right half the time scores 0.5.
+
+    Parameters
+    ----------
+    y_true : list of ndarray of shape (H, W) of int, or ndarray of shape (H, W)
+        True label maps; ``-1`` marks unlabeled pixels, which are ignored. A
+        single 2-D array is one image.
+    proba : list of ndarray of shape (H, W, n_classes), or ndarray of shape \
+(H, W, n_classes)
+        Class probabilities of every pixel, one array per true map; a single
+        3-D array is one image.
+    n_bins : int, default=15
+        Number of equal-width confidence bins over [0, 1].
+    classes : array-like of shape (n_classes,), default=None
+        The class label of each column of ``proba``; None means column ``k``
+        is class ``k``.
+
+    Returns
+    -------
+    ece : float
+        In [0, 1], pooled over the labeled pixels of all images.
+
+    See Also
+    --------
+    reliability_curve : The accuracy and confidence of each bin.
+
+    References
+    ----------
+    C. Guo, G. Pleiss, Y. Sun and K. Q. Weinberger, "On calibration of modern
+    neural networks", ICML 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semiseg_sk.metrics import expected_calibration_error
+    >>> y_true = np.array([[0, 0, 1, -1]])
+    >>> proba = np.array([[[0.9, 0.1], [0.6, 0.4], [0.6, 0.4], [0.5, 0.5]]])
+    >>> round(expected_calibration_error(y_true, proba, n_bins=5), 4)
+    0.1
+    """
+    count, confidence, correct = _calibration_bins(y_true, proba, n_bins, classes)
+    return float(np.abs(correct - confidence).sum() / count.sum())
+
+
 # -- instance metrics ----------------------------------------------------------
 #
 # Instance label images: 0 = no object, every other value one object (values

@@ -268,3 +268,71 @@ def test_both_ways_of_counting_pairs_agree(n_codes):
     expected_code, expected_count = np.unique(codes, return_counts=True)
     np.testing.assert_array_equal(code, expected_code)
     np.testing.assert_array_equal(count, expected_count)
+
+
+# -- calibration ----------------------------------------------------------------
+
+
+def test_calibration_hand_computed_and_pooled_over_images():
+    from semiseg_sk.metrics import expected_calibration_error, reliability_curve
+
+    y = _ro([[0, 0, 1, -1]])[0]
+    proba = _ro([[[0.9, 0.1], [0.6, 0.4], [0.6, 0.4], [0.5, 0.5]]])[0]
+    acc, conf, counts = reliability_curve(y, proba, n_bins=10)
+    np.testing.assert_allclose(acc, [0.5, 1.0])
+    np.testing.assert_allclose(conf, [0.6, 0.9])
+    np.testing.assert_array_equal(counts, [2, 1])
+    assert expected_calibration_error(y, proba, n_bins=10) == pytest.approx(0.1)
+    # Two images pool their pixels: the same as one image holding both.
+    both = expected_calibration_error([y, y], [proba, proba], n_bins=10)
+    assert both == pytest.approx(0.1)
+    # Perfect and confident: 0; always sure and half wrong: 0.5.
+    sure = np.stack([1 - y.clip(0), y.clip(0)], axis=-1).astype(float)
+    assert expected_calibration_error(y, sure) == 0
+    wrong = np.array([[[1.0, 0.0]] * 4])
+    y2 = np.array([[0, 1, 0, 1]])
+    assert expected_calibration_error(y2, wrong) == pytest.approx(0.5)
+
+
+def test_calibration_classes_map_columns_and_unknown_labels_miss():
+    from semiseg_sk.metrics import expected_calibration_error
+
+    y = np.array([[3, 7]])
+    proba = np.array([[[1.0, 0.0], [0.0, 1.0]]])
+    assert expected_calibration_error(y, proba, classes=[3, 7]) == 0
+    # Without classes, column k is class k: neither 3 nor 7 is predicted.
+    assert expected_calibration_error(y, proba) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(n_bins=0), ValueError, "n_bins"),
+        (dict(n_bins=2.5), TypeError, "n_bins"),
+        (dict(classes=[0]), ValueError, "classes"),
+    ],
+)
+def test_calibration_bad_parameters(kwargs, error, match):
+    from semiseg_sk.metrics import expected_calibration_error
+
+    y = np.array([[0, 1]])
+    proba = np.array([[[0.7, 0.3], [0.2, 0.8]]])
+    with pytest.raises(error, match=match):
+        expected_calibration_error(y, proba, **kwargs)
+
+
+def test_calibration_bad_inputs():
+    from semiseg_sk.metrics import expected_calibration_error, reliability_curve
+
+    y = np.array([[0, 1]])
+    proba = np.array([[[0.7, 0.3], [0.2, 0.8]]])
+    with pytest.raises(ValueError, match="one probability array per image"):
+        expected_calibration_error([y, y], [proba])
+    with pytest.raises(ValueError, match=r"proba\[0\] has shape"):
+        expected_calibration_error([y], [proba[..., 0]])
+    with pytest.raises(ValueError, match="outside"):
+        expected_calibration_error(y, proba * 2)
+    with pytest.raises(ValueError, match="no labeled pixel"):
+        reliability_curve(np.full((1, 2), -1), proba)
+    with pytest.raises(TypeError, match="list of"):
+        expected_calibration_error(y, np.zeros((2, 1, 2, 2)))
