@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._regions import check_feature_width, check_regions
 from .exceptions import InconsistentVersionWarning
+from .utils._channels import resolve_channels, select_channels, selected_regions
 from .utils._metadata import package_version
 from .utils.validation import check_image, n_channels
 
@@ -94,12 +95,23 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
     Subclasses check their input with ``_check_fit_input`` and
     ``_check_transform_input``, set ``block_feature_names_`` (the names of
     the columns they append) during fit and append with ``_append_block``.
+    Steps with ``channels`` and ``channel_names`` parameters get the fitted
+    ``channels_`` and ``channel_names_`` from ``_check_fit_input`` and
+    compute on ``_selected(X)``, the regions whose images hold only those
+    channels.
     """
 
     def _check_fit_input(self, X):
         X = check_regions(X, name="X", estimator=type(self).__name__)
         first = X[0].features
         n_features = check_feature_width(X, name="X")
+        if hasattr(self, "channels"):
+            self.channels_, self.channel_names_ = resolve_channels(
+                self.channels,
+                self.channel_names,
+                X[0].image,
+                estimator=type(self).__name__,
+            )
         # Attributes are set only once the input is valid, so that a failed
         # fit does not leave an estimator that looks fitted.
         self.n_features_in_ = n_features
@@ -153,7 +165,8 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
         """The image given to ``pixel_features`` (an array or a Regions), checked.
 
         Learned steps offer ``pixel_features(image)``: their maps at pixel
-        resolution, for one image with the channels seen at fit.
+        resolution, for one image with the channels seen at fit. Returns the
+        channels the step computes from (``channels_``).
         """
         check_is_fitted(self)
         image = check_image(getattr(image, "image", image), name="image", index=None)
@@ -164,7 +177,15 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
                 f"{self.n_channels_} channel(s); expected {self.n_channels_}, as "
                 f"at fit."
             )
-        return image
+        return select_channels(image, getattr(self, "channels_", None))
+
+    def _selected(self, X):
+        """The Regions of ``X`` with only the channels the step computes from."""
+        return selected_regions(X, getattr(self, "channels_", None))
+
+    def _n_selected_channels(self):
+        """Number of channels the step computes from (its networks' input width)."""
+        return len(getattr(self, "channels_", range(self.n_channels_)))
 
     def _append_block(self, regions, block):
         return regions.with_features(block, self.block_feature_names_)

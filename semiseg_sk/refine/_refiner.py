@@ -26,11 +26,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._regions import check_regions
+from ..utils._channels import CHANNEL_CONSTRAINTS, resolve_channels, select_channels
+from ..utils._docstring import docstring
 from ..utils._image import as_feature_image
 from ..utils._parallel import N_JOBS, capped_n_jobs
 from ..utils._random import RANDOM_STATE, draw_seed
 from ..utils.fixes import HasMethods, Interval, StrOptions, _fit_context
-from ..utils.validation import check_classifier, check_labels
+from ..utils.validation import check_classifier, check_labels, n_channels
 from ._snap import snap_to_edges
 
 __all__ = ["PixelRefiner"]
@@ -73,7 +75,8 @@ class _PixelFeatures:
 
     def __call__(self, i):
         r = self.refiner
-        return pixel_features(self.X[i].image, r.sigma_min, r.sigma_max, r.convert2lab)
+        image = select_channels(self.X[i].image, getattr(r, "channels_", None))
+        return pixel_features(image, r.sigma_min, r.sigma_max, r.convert2lab)
 
     def rows(self, image_index, pixel_index):
         """Feature rows of the given (image, flat pixel) pairs, one image at a time.
@@ -107,6 +110,7 @@ def _per_class_sample(members, classes_of, n_classes, n_max, rng):
     return np.sort(np.concatenate(keep))
 
 
+@docstring
 class PixelRefiner(BaseEstimator):
     """Refine region class probabilities with a pixel classifier.
 
@@ -166,6 +170,8 @@ class PixelRefiner(BaseEstimator):
     snap_sigma : float, default=2.0
         Gaussian smoothing of the image before its gradient is taken for
         snapping.
+    {channels}
+    {channel_names}
     n_jobs : int, default=None
         Cores the default forests use, never more than they have trees.
         ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context;
@@ -180,6 +186,10 @@ class PixelRefiner(BaseEstimator):
     classes_ : ndarray of shape (n_classes,)
         The class labels of ``y``; the columns of ``region_proba`` and of
         the probabilities returned follow them.
+    n_channels_ : int
+        Number of image channels seen at fit.
+    {channels_attribute}
+    {channel_names_attribute}
     n_pseudo_ : int
         Number of pseudo-labeled pixels it was trained on.
     n_scribbled_ : int
@@ -221,6 +231,7 @@ class PixelRefiner(BaseEstimator):
         "coarse_stride": [Interval(Integral, 1, None, closed="left")],
         "snap_width": [Interval(Real, 0, None, closed="left")],
         "snap_sigma": [Interval(Real, 0, None, closed="neither")],
+        **CHANNEL_CONSTRAINTS,
         "n_jobs": N_JOBS,
         "random_state": RANDOM_STATE,
     }
@@ -241,6 +252,8 @@ class PixelRefiner(BaseEstimator):
         coarse_stride=3,
         snap_width=3,
         snap_sigma=2.0,
+        channels=None,
+        channel_names=None,
         n_jobs=None,
         random_state=None,
     ):
@@ -257,6 +270,8 @@ class PixelRefiner(BaseEstimator):
         self.coarse_stride = coarse_stride
         self.snap_width = snap_width
         self.snap_sigma = snap_sigma
+        self.channels = channels
+        self.channel_names = channel_names
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -319,6 +334,11 @@ class PixelRefiner(BaseEstimator):
                 f"sigma_min={self.sigma_min} is larger than "
                 f"sigma_max={self.sigma_max}; expected sigma_min <= sigma_max."
             )
+        channels = resolve_channels(
+            self.channels, self.channel_names, X[0].image, estimator="PixelRefiner"
+        )
+        self.channels_, self.channel_names_ = channels
+        self.n_channels_ = n_channels(X[0].image)
         self.classes_ = np.unique(np.concatenate([lab[lab >= 0] for lab in y]))
         region_proba = self._check_region_proba(X, region_proba)
         return X, y, region_proba
@@ -425,7 +445,10 @@ class PixelRefiner(BaseEstimator):
             Refined class probabilities of every pixel.
         """
         check_is_fitted(self)
-        X = check_regions(X, name="X", estimator="PixelRefiner")
+        expected = getattr(self, "n_channels_", None)
+        X = check_regions(
+            X, name="X", n_channels_expected=expected, estimator="PixelRefiner"
+        )
         region_proba = self._check_region_proba(X, region_proba)
         return self._predict_proba(X, region_proba, _PixelFeatures(self, X))
 
@@ -523,7 +546,12 @@ class PixelRefiner(BaseEstimator):
                 painted = self._blend(painted, pixel)
             painted = painted.reshape(*regions.shape, n_classes)
             out.append(
-                snap_to_edges(regions.image, painted, self.snap_width, self.snap_sigma)
+                snap_to_edges(
+                    select_channels(regions.image, getattr(self, "channels_", None)),
+                    painted,
+                    self.snap_width,
+                    self.snap_sigma,
+                )
             )
         return out
 

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._regions import Regions, pack_segments
 from ..base import ImageEstimatorMixin
+from ..utils._channels import CHANNEL_CONSTRAINTS, resolve_channels, select_channels
 from ..utils._docstring import docstring
 from ..utils._image import as_float_image, check_pixel_scale, pixel_scale
 from ..utils._parallel import N_JOBS, capped_n_jobs
@@ -87,18 +88,22 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
     method_params : dict, default=None
         Further keyword arguments for the scikit-image function; they override
         the defaults above.
+    {channels}
+    {channel_names}
     {n_jobs}
 
     Attributes
     ----------
     n_channels_ : int
         Number of channels of the images seen at fit (1 for grey).
+    {channels_attribute}
+    {channel_names_attribute}
     pixel_scale_ : dict
         How the pixel values seen at fit were scaled: ``"dtypes"``, their
         dtype names, and ``"low"`` and ``"high"``, the smallest non-zero and
         the largest peak (largest absolute value once scaled, see Notes) of
-        each channel over the images. ``transform`` compares new images with
-        it; other steps may too, with
+        each selected channel over the images. ``transform`` compares new
+        images with it; other steps may too, with
         ``semiseg_sk.utils._image.check_pixel_scale``.
 
     See Also
@@ -135,6 +140,7 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         "n_segments": [Interval(Integral, 1, None, closed="left")],
         "compactness": [Interval(Real, 0, None, closed="neither"), None],
         "method_params": [dict, None],
+        **CHANNEL_CONSTRAINTS,
         "n_jobs": N_JOBS,
     }
 
@@ -145,12 +151,16 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         n_segments=400,
         compactness=None,
         method_params=None,
+        channels=None,
+        channel_names=None,
         n_jobs=None,
     ):
         self.method = method
         self.n_segments = n_segments
         self.compactness = compactness
         self.method_params = method_params
+        self.channels = channels
+        self.channel_names = channel_names
         self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -186,8 +196,13 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
             check_labels(y, [image.shape for image in images], name="y")
         _check_method_params(self.method, self.method_params or {})
         self._check_sizes(X, images)
+        channels = resolve_channels(
+            self.channels, self.channel_names, images[0], estimator="Superpixels"
+        )
+        selected = [select_channels(image, channels[0]) for image in images]
         self.n_channels_ = n_channels(images[0])
-        self.pixel_scale_ = pixel_scale(images, name="X")
+        self.channels_, self.channel_names_ = channels
+        self.pixel_scale_ = pixel_scale(selected, name="X")
         return self
 
     @staticmethod
@@ -236,15 +251,18 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = check_list(X, "X")
         images = self._images(X, n_channels_expected=self.n_channels_)
+        selected = [
+            select_channels(x, getattr(self, "channels_", None)) for x in images
+        ]
         params = dict(self.method_params or {})
         self._check_sizes(X, images)
         # Models saved before pixel_scale_ existed have none to compare with.
         if hasattr(self, "pixel_scale_"):
             check_pixel_scale(
-                self.pixel_scale_, images, name="X", estimator="Superpixels"
+                self.pixel_scale_, selected, name="X", estimator="Superpixels"
             )
         todo = [
-            (i, img) for i, img in enumerate(images) if not isinstance(X[i], Regions)
+            (i, img) for i, img in enumerate(selected) if not isinstance(X[i], Regions)
         ]
         segments = Parallel(n_jobs=capped_n_jobs(self.n_jobs, len(todo)))(
             delayed(_segment_or_explain)(
@@ -258,8 +276,8 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
             for i, img in todo
         )
         out = list(X)
-        for (i, img), (packed, n_regions) in zip(todo, segments):
-            out[i] = Regions._from_trusted(img, packed, None, None, n_regions)
+        for (i, _), (packed, n_regions) in zip(todo, segments):
+            out[i] = Regions._from_trusted(images[i], packed, None, None, n_regions)
         return out
 
     def fit_transform(self, X, y=None):
