@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._regions import check_feature_width, check_regions
 from .exceptions import InconsistentVersionWarning
+from .utils._channels import resolve_channels, select_channels, selected_regions
 from .utils._metadata import package_version
 from .utils.validation import check_image, n_channels
 
@@ -102,6 +103,10 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
     the columns they append) during fit and append with ``_append_block``.
     A subclass that computes its features on volumes (Regions with a
     ``spacing``) sets ``_supports_volumes = True``; the others refuse them.
+    Steps with ``channels`` and ``channel_names`` parameters get the fitted
+    ``channels_`` and ``channel_names_`` from ``_check_fit_input`` and
+    compute on ``_selected(X)``, the regions whose images hold only those
+    channels.
     """
 
     _supports_volumes = False
@@ -121,6 +126,14 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
         self._check_volumes(X)
         first = X[0].features
         n_features = check_feature_width(X, name="X")
+        if hasattr(self, "channels"):
+            self.channels_, self.channel_names_ = resolve_channels(
+                self.channels,
+                self.channel_names,
+                X[0].image,
+                estimator=type(self).__name__,
+                ndim=X[0].ndim,
+            )
         # Attributes are set only once the input is valid, so that a failed
         # fit does not leave an estimator that looks fitted.
         self.n_features_in_ = n_features
@@ -175,7 +188,8 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
         """The image given to ``pixel_features`` (an array or a Regions), checked.
 
         Learned steps offer ``pixel_features(image)``: their maps at pixel
-        resolution, for one image with the channels seen at fit.
+        resolution, for one image with the channels seen at fit. Returns the
+        channels the step computes from (``channels_``).
         """
         check_is_fitted(self)
         image = check_image(getattr(image, "image", image), name="image", index=None)
@@ -186,7 +200,15 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
                 f"{self.n_channels_} channel(s); expected {self.n_channels_}, as "
                 f"at fit."
             )
-        return image
+        return select_channels(image, getattr(self, "channels_", None))
+
+    def _selected(self, X):
+        """The Regions of ``X`` with only the channels the step computes from."""
+        return selected_regions(X, getattr(self, "channels_", None))
+
+    def _n_selected_channels(self):
+        """Number of channels the step computes from (its networks' input width)."""
+        return len(getattr(self, "channels_", range(self.n_channels_)))
 
     def _append_block(self, regions, block):
         return regions.with_features(block, self.block_feature_names_)

@@ -21,6 +21,7 @@ from .labeling._classifier import default_region_estimator
 from .refine import PixelRefiner
 from .superpixels import Superpixels
 from .superpixels._methods import METHODS
+from .utils._channels import CHANNEL_CONSTRAINTS
 from .utils._parallel import N_JOBS
 from .utils._random import RANDOM_STATE
 from .utils.fixes import HasMethods, Interval, StrOptions, validate_params
@@ -46,6 +47,7 @@ __all__ = [
         "refine": ["boolean"],
         "estimator": [HasMethods(["fit", "predict"]), None],
         "device": [str],
+        **CHANNEL_CONSTRAINTS,
         "random_state": RANDOM_STATE,
         "n_jobs": N_JOBS,
         "verbose": ["verbose"],
@@ -61,6 +63,8 @@ def make_segmenter(
     refine=True,
     estimator=None,
     device="cpu",
+    channels=None,
+    channel_names=None,
     random_state=None,
     n_jobs=None,
     verbose=0,
@@ -122,6 +126,16 @@ def make_segmenter(
         Where the autoencoder trains: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
         ``"auto"``. Checked by :class:`AutoencoderFeatures` at fit, where
         torch is imported.
+    channels : sequence of int or str, default=None
+        The channels every step computes from, by index or by name (names
+        need ``channel_names``); None means all. Set as the ``channels`` of
+        each step (``superpixels__channels``, ``regionstats__channels``, ...,
+        ``regionclassifier__refiner__channels``), so a grid may also search
+        it. The masks of images with several channels then depend only on
+        the selected ones.
+    channel_names : sequence of str, default=None
+        One name per channel of the images, set on every step like
+        ``channels``.
     random_state : int, RandomState instance or None, default=None
         Seed of every random step, for reproducible masks.
     n_jobs : int, default=None
@@ -201,6 +215,9 @@ def make_segmenter(
         )
     refiner = PixelRefiner(random_state=random_state, n_jobs=n_jobs) if refine else None
     steps.append(("regionclassifier", RegionClassifier(estimator, refiner=refiner)))
+    for step in [step for _, step in steps] + [refiner]:
+        if step is not None and "channels" in step.get_params(deep=False):
+            step.set_params(channels=channels, channel_names=channel_names)
     return Pipeline(steps)
 
 

@@ -13,6 +13,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import RegionFeatureMixin
+from ..utils._channels import CHANNEL_CONSTRAINTS
 from ..utils._docstring import docstring
 from ..utils._image import as_float_image, channels_last
 from ..utils._parallel import N_JOBS, capped_n_jobs
@@ -326,6 +327,8 @@ class PretrainedFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         raises at fit. :meth:`to_device` moves a fitted network.
     verbose : int, default=0
         0 is silent; 1 prints one line per image with its time.
+    {channels}
+    {channel_names}
     n_jobs : int, default=None
         Images processed in parallel, never more than there are images, on
         the CPU only (on CUDA the images go one after another). ``None``
@@ -350,7 +353,9 @@ class PretrainedFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
         Their names.
     n_channels_ : int
-        Number of image channels seen at fit (1 or 3).
+        Number of image channels seen at fit.
+    {channels_attribute}
+    {channel_names_attribute}
     block_feature_names_ : list of str
         Names of the columns this step appends, such as
         ``"pretrained_s2_c7_mean"`` (stage 2, channel 7, region mean).
@@ -413,6 +418,7 @@ class PretrainedFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         "tile_overlap": [Interval(Integral, 0, None, closed="left"), None],
         "device": [str],
         "verbose": ["verbose"],
+        **CHANNEL_CONSTRAINTS,
         "n_jobs": N_JOBS,
     }
 
@@ -427,6 +433,8 @@ class PretrainedFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         tile_overlap=None,
         device="cpu",
         verbose=0,
+        channels=None,
+        channel_names=None,
         n_jobs=None,
     ):
         self.stages = stages
@@ -437,6 +445,8 @@ class PretrainedFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         self.tile_overlap = tile_overlap
         self.device = device
         self.verbose = verbose
+        self.channels = channels
+        self.channel_names = channel_names
         self.n_jobs = n_jobs
 
     # -- parameters ---------------------------------------------------------
@@ -501,12 +511,12 @@ class PretrainedFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         stages, pooling = self._check_params()
         device = resolve_device(self.device)
         X = self._check_fit_input(X)
-        if self.n_channels_ not in (1, 3):
+        if self._n_selected_channels() not in (1, 3):
             raise ValueError(
-                f"X[0] has {self.n_channels_} channels; PretrainedFeatures "
-                f"expects grey (1 channel, replicated to RGB) or RGB (3 "
-                f"channels) images. Select three channels first, e.g. "
-                f"image[..., :3] for RGBA."
+                f"X[0] has {self._n_selected_channels()} channels selected; "
+                f"PretrainedFeatures expects grey (1 channel, replicated to "
+                f"RGB) or RGB (3 channels) images. Select one or three "
+                f"channels, e.g. channels=[0, 1, 2] for RGBA."
             )
         module = build_efficientnet_lite0(stages[-1], head=False)
         self.weights_path_ = load_lite0_weights(module, self.weights)
@@ -550,7 +560,8 @@ class PretrainedFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         n_jobs = 1 if self.device_.type == "cuda" else self.n_jobs
         parallel = Parallel(n_jobs=capped_n_jobs(n_jobs, len(X)), return_as="generator")
         results = parallel(
-            delayed(_timed_pool)(r, self.module_, self.device_, params) for r in X
+            delayed(_timed_pool)(r, self.module_, self.device_, params)
+            for r in self._selected(X)
         )
         out = []
         for i, (block, seconds) in enumerate(results):

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.parallel import Parallel, delayed
 
 from ..base import RegionFeatureMixin
+from ..utils._channels import CHANNEL_CONSTRAINTS, channel_labels
 from ..utils._docstring import docstring
 from ..utils._image import as_feature_image, channels_last
 from ..utils._parallel import N_JOBS, capped_n_jobs
@@ -103,12 +104,12 @@ def _check_magnitude(X):
             )
 
 
-def _stats_names(n_ch, params, ndim=2):
+def _stats_names(n_ch, params, labels=None, ndim=2):
     names = []
     if params["convert2lab"] and n_ch == 3:
         ch = ["L", "a", "b"]
     else:
-        ch = [f"ch{c}" for c in range(n_ch)]
+        ch = labels or [f"ch{c}" for c in range(n_ch)]
     if params["intensity"]:
         names += [f"{c}_mean" for c in ch] + [f"{c}_std" for c in ch]
         if params["quantiles"]:
@@ -178,7 +179,10 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
         Compute the statistics of 3-channel (RGB) images in CIE Lab, each
         channel scaled to about [0, 1], so that brightness and colour vary
         along separate features (feature names ``L_...``, ``a_...``,
-        ``b_...``). Other images are not affected.
+        ``b_...``). Other images are not affected; with ``channels``, it
+        applies when three channels are selected.
+    {channels}
+    {channel_names}
     {n_jobs}
 
     Attributes
@@ -187,6 +191,8 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
         Number of feature columns of the Regions seen at fit.
     n_channels_ : int
         Number of image channels seen at fit.
+    {channels_attribute}
+    {channel_names_attribute}
     feature_names_in_ : ndarray of str
         Names of the feature columns of the Regions seen at fit.
     block_feature_names_ : list of str
@@ -223,6 +229,7 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
         "position": ["boolean"],
         "area": ["boolean"],
         "convert2lab": ["boolean"],
+        **CHANNEL_CONSTRAINTS,
         "n_jobs": N_JOBS,
     }
 
@@ -238,6 +245,8 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
         position=False,
         area=True,
         convert2lab=True,
+        channels=None,
+        channel_names=None,
         n_jobs=None,
     ):
         self.intensity = intensity
@@ -249,6 +258,8 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
         self.position = position
         self.area = area
         self.convert2lab = convert2lab
+        self.channels = channels
+        self.channel_names = channel_names
         self.n_jobs = n_jobs
 
     def _params(self):
@@ -297,8 +308,9 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
                 "area are all False."
             )
         X = self._check_fit_input(X)
+        labels = channel_labels(self.channels_, self.channel_names_)
         self.block_feature_names_ = _stats_names(
-            self.n_channels_, self._params(), X[0].ndim
+            len(labels), self._params(), labels, X[0].ndim
         )
         self.n_features_out_ = len(self.block_feature_names_)
         return self
@@ -316,9 +328,10 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
             New Regions whose features end with the statistics.
         """
         X = self._check_transform_input(X)
-        _check_magnitude(X)
+        selected = self._selected(X)
+        _check_magnitude(selected)
         params = self._params()
         blocks = Parallel(n_jobs=capped_n_jobs(self.n_jobs, len(X)))(
-            delayed(_stats_block)(regions, params) for regions in X
+            delayed(_stats_block)(regions, params) for regions in selected
         )
         return [self._append_block(r, b) for r, b in zip(X, blocks)]

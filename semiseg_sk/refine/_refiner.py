@@ -28,11 +28,13 @@ from sklearn.utils.validation import check_is_fitted
 from .._regions import check_regions
 from ..features._stats import _sigmas
 from ..features._volume_features import VolumeFeatures, slabs
+from ..utils._channels import CHANNEL_CONSTRAINTS, resolve_channels, select_channels
+from ..utils._docstring import docstring
 from ..utils._image import as_feature_image, channels_last
 from ..utils._parallel import N_JOBS, capped_n_jobs
 from ..utils._random import RANDOM_STATE, draw_seed
 from ..utils.fixes import HasMethods, Interval, StrOptions, _fit_context
-from ..utils.validation import check_classifier, check_labels
+from ..utils.validation import check_classifier, check_labels, n_channels
 from ._snap import snap_to_edges
 
 __all__ = ["PixelRefiner"]
@@ -62,9 +64,13 @@ def pixel_features(image, sigma_min, sigma_max, convert2lab):
     return feats.reshape(-1, feats.shape[-1])
 
 
-def volume_features(regions, sigma_min, sigma_max, convert2lab):
-    """The 3-D multiscale features of a volume's Regions, computed slab by slab."""
-    image = channels_last(as_feature_image(regions.image, convert2lab, 3), 3)
+def volume_features(regions, image, sigma_min, sigma_max, convert2lab):
+    """The 3-D multiscale features of a volume, computed slab by slab.
+
+    ``image`` is the volume of ``regions`` with the channels the refiner
+    computes from.
+    """
+    image = channels_last(as_feature_image(image, convert2lab, 3), 3)
     sigmas = _sigmas(sigma_min, sigma_max, None)
     return VolumeFeatures(image, sigmas, regions.relative_spacing)
 
@@ -85,7 +91,8 @@ class _PixelFeatures:
 
     def __call__(self, i):
         r = self.refiner
-        return pixel_features(self.X[i].image, r.sigma_min, r.sigma_max, r.convert2lab)
+        image = r._image(self.X[i])
+        return pixel_features(image, r.sigma_min, r.sigma_max, r.convert2lab)
 
     def volume(self, i):
         """The :class:`VolumeFeatures` of volume ``i``."""
@@ -94,7 +101,13 @@ class _PixelFeatures:
             self._volume = (i, None)  # free the last one first
             self._volume = (
                 i,
-                volume_features(self.X[i], r.sigma_min, r.sigma_max, r.convert2lab),
+                volume_features(
+                    self.X[i],
+                    r._image(self.X[i]),
+                    r.sigma_min,
+                    r.sigma_max,
+                    r.convert2lab,
+                ),
             )
         return self._volume[1]
 
@@ -133,6 +146,7 @@ def _per_class_sample(members, classes_of, n_classes, n_max, rng):
     return np.sort(np.concatenate(keep))
 
 
+@docstring
 class PixelRefiner(BaseEstimator):
     """Refine region class probabilities with a pixel classifier.
 
@@ -192,6 +206,8 @@ class PixelRefiner(BaseEstimator):
     snap_sigma : float, default=2.0
         Gaussian smoothing of the image before its gradient is taken for
         snapping.
+    {channels}
+    {channel_names}
     n_jobs : int, default=None
         Cores the default forests use, never more than they have trees.
         ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context;
@@ -206,6 +222,10 @@ class PixelRefiner(BaseEstimator):
     classes_ : ndarray of shape (n_classes,)
         The class labels of ``y``; the columns of ``region_proba`` and of
         the probabilities returned follow them.
+    n_channels_ : int
+        Number of image channels seen at fit.
+    {channels_attribute}
+    {channel_names_attribute}
     n_pseudo_ : int
         Number of pseudo-labeled pixels it was trained on.
     n_scribbled_ : int
@@ -255,6 +275,7 @@ class PixelRefiner(BaseEstimator):
         "coarse_stride": [Interval(Integral, 1, None, closed="left")],
         "snap_width": [Interval(Real, 0, None, closed="left")],
         "snap_sigma": [Interval(Real, 0, None, closed="neither")],
+        **CHANNEL_CONSTRAINTS,
         "n_jobs": N_JOBS,
         "random_state": RANDOM_STATE,
     }
@@ -275,6 +296,8 @@ class PixelRefiner(BaseEstimator):
         coarse_stride=3,
         snap_width=3,
         snap_sigma=2.0,
+        channels=None,
+        channel_names=None,
         n_jobs=None,
         random_state=None,
     ):
@@ -291,6 +314,8 @@ class PixelRefiner(BaseEstimator):
         self.coarse_stride = coarse_stride
         self.snap_width = snap_width
         self.snap_sigma = snap_sigma
+        self.channels = channels
+        self.channel_names = channel_names
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -355,9 +380,24 @@ class PixelRefiner(BaseEstimator):
                 f"sigma_min={self.sigma_min} is larger than "
                 f"sigma_max={self.sigma_max}; expected sigma_min <= sigma_max."
             )
+        channels = resolve_channels(
+            self.channels,
+            self.channel_names,
+            X[0].image,
+            estimator="PixelRefiner",
+            ndim=X[0].ndim,
+        )
+        self.channels_, self.channel_names_ = channels
+        self.n_channels_ = n_channels(X[0].image, X[0].ndim)
         self.classes_ = np.unique(np.concatenate([lab[lab >= 0] for lab in y]))
         region_proba = self._check_region_proba(X, region_proba)
         return X, y, region_proba
+
+    def _image(self, regions):
+        """The image of ``regions`` with the channels the refiner computes from."""
+        return select_channels(
+            regions.image, getattr(self, "channels_", None), regions.ndim
+        )
 
     def _check_region_proba(self, X, region_proba):
         if len(region_proba) != len(X):
@@ -461,7 +501,10 @@ class PixelRefiner(BaseEstimator):
             Refined class probabilities of every pixel.
         """
         check_is_fitted(self)
-        X = check_regions(X, name="X", estimator="PixelRefiner")
+        expected = getattr(self, "n_channels_", None)
+        X = check_regions(
+            X, name="X", n_channels_expected=expected, estimator="PixelRefiner"
+        )
         region_proba = self._check_region_proba(X, region_proba)
         return self._predict_proba(X, region_proba, _PixelFeatures(self, X))
 
@@ -582,7 +625,7 @@ class PixelRefiner(BaseEstimator):
             painted = painted.reshape(*regions.shape, n_classes)
             out.append(
                 snap_to_edges(
-                    regions.image,
+                    self._image(regions),
                     painted,
                     self.snap_width,
                     self.snap_sigma,

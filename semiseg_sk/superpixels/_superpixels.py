@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._regions import Regions, pack_segments
 from ..base import ImageEstimatorMixin
+from ..utils._channels import CHANNEL_CONSTRAINTS, resolve_channels, select_channels
 from ..utils._docstring import docstring
 from ..utils._image import as_float_image, check_pixel_scale, pixel_scale
 from ..utils._parallel import N_JOBS, capped_n_jobs
@@ -111,18 +112,22 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         sqrt(height * width)`` of them (physical extents). The Regions carry
         the spacing, so that the later steps read it.
         ``"felzenszwalb"`` and ``"quickshift"`` are 2-D only.
+    {channels}
+    {channel_names}
     {n_jobs}
 
     Attributes
     ----------
     n_channels_ : int
         Number of channels of the images seen at fit (1 for grey).
+    {channels_attribute}
+    {channel_names_attribute}
     pixel_scale_ : dict
         How the pixel values seen at fit were scaled: ``"dtypes"``, their
         dtype names, and ``"low"`` and ``"high"``, the smallest non-zero and
         the largest peak (largest absolute value once scaled, see Notes) of
-        each channel over the images. ``transform`` compares new images with
-        it; other steps may too, with
+        each selected channel over the images. ``transform`` compares new
+        images with it; other steps may too, with
         ``semiseg_sk.utils._image.check_pixel_scale``.
 
     See Also
@@ -160,6 +165,7 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         "compactness": [Interval(Real, 0, None, closed="neither"), None],
         "method_params": [dict, None],
         "spacing": ["array-like", None],
+        **CHANNEL_CONSTRAINTS,
         "n_jobs": N_JOBS,
     }
 
@@ -171,6 +177,8 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         compactness=None,
         method_params=None,
         spacing=None,
+        channels=None,
+        channel_names=None,
         n_jobs=None,
     ):
         self.method = method
@@ -178,6 +186,8 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         self.compactness = compactness
         self.method_params = method_params
         self.spacing = spacing
+        self.channels = channels
+        self.channel_names = channel_names
         self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -215,8 +225,17 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
             check_labels(y, [image.shape for image in images], name="y", ndim=ndim)
         _check_method_params(self.method, self.method_params or {})
         self._check_sizes(X, images)
+        channels = resolve_channels(
+            self.channels,
+            self.channel_names,
+            images[0],
+            estimator="Superpixels",
+            ndim=ndim,
+        )
+        selected = [select_channels(image, channels[0], ndim) for image in images]
         self.n_channels_ = n_channels(images[0], ndim)
-        self.pixel_scale_ = pixel_scale(images, name="X", ndim=ndim)
+        self.channels_, self.channel_names_ = channels
+        self.pixel_scale_ = pixel_scale(selected, name="X", ndim=ndim)
         return self
 
     def _spacing(self):
@@ -289,20 +308,24 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = check_list(X, "X")
         spacing = self._spacing()
+        ndim = 2 if spacing is None else 3
         images = self._images(X, n_channels_expected=self.n_channels_, spacing=spacing)
+        selected = [
+            select_channels(x, getattr(self, "channels_", None), ndim) for x in images
+        ]
         params = dict(self.method_params or {})
         self._check_sizes(X, images)
         # Models saved before pixel_scale_ existed have none to compare with.
         if hasattr(self, "pixel_scale_"):
             check_pixel_scale(
                 self.pixel_scale_,
-                images,
+                selected,
                 name="X",
                 estimator="Superpixels",
-                ndim=2 if spacing is None else 3,
+                ndim=ndim,
             )
         todo = [
-            (i, img) for i, img in enumerate(images) if not isinstance(X[i], Regions)
+            (i, img) for i, img in enumerate(selected) if not isinstance(X[i], Regions)
         ]
         segments = Parallel(n_jobs=capped_n_jobs(self.n_jobs, len(todo)))(
             delayed(_segment_or_explain)(
@@ -317,8 +340,10 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
             for i, img in todo
         )
         out = list(X)
-        for (i, img), (packed, n_regions) in zip(todo, segments):
-            out[i] = Regions._from_trusted(img, packed, None, None, n_regions, spacing)
+        for (i, _), (packed, n_regions) in zip(todo, segments):
+            out[i] = Regions._from_trusted(
+                images[i], packed, None, None, n_regions, spacing
+            )
         return out
 
     def fit_transform(self, X, y=None):

@@ -25,6 +25,28 @@ _DOCS = {
         "context. ``-1`` means using all processors. Results do not depend on",
         "``n_jobs``.",
     ],
+    "channels": [
+        "channels : sequence of int or str, default=None",
+        "The channels of the images that this step computes from, by index",
+        "or by name (names need ``channel_names``), in the order given.",
+        "None means every channel. Checked at fit and recorded in",
+        "``channels_``; the images passed to the next step keep all their",
+        "channels. Grey images take None only.",
+    ],
+    "channel_names": [
+        "channel_names : sequence of str, default=None",
+        "One name per channel of the images, so that ``channels`` can name",
+        "them; the names also label the channels in feature names.",
+    ],
+    "channels_attribute": [
+        "channels_ : tuple of int",
+        "Indices of the channels the step computes from (``(0,)`` for grey",
+        "images).",
+    ],
+    "channel_names_attribute": [
+        "channel_names_ : tuple of str or None",
+        "Names of those channels, when ``channel_names`` was given.",
+    ],
     "images": [
         "X : list of ndarray of shape (H, W) or (H, W, C)",
         "Images, grey or with the channels last. uint8, uint16 and float",

@@ -12,6 +12,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ...base import RegionFeatureMixin
+from ...utils._channels import CHANNEL_CONSTRAINTS
 from ...utils._docstring import docstring
 from ...utils._parallel import N_JOBS, capped_n_jobs
 from ...utils._random import RANDOM_STATE, draw_seed
@@ -128,6 +129,8 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     verbose : int, default=0
         0 is silent; 1 shows a progress bar over epochs with the losses.
     {torch_random_state}
+    {channels}
+    {channel_names}
     n_jobs : int, default=None
         Images cropped at fit and filtered at transform in parallel (in
         threads), never more than there are images. ``None`` means 1 unless
@@ -166,6 +169,8 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         with ``rectify="split"``.
     n_channels_ : int
         Number of image channels seen at fit.
+    {channels_attribute}
+    {channel_names_attribute}
     input_scale_ : tuple of ndarray
         Per-channel mean and standard deviation of all pixels seen at fit,
         which standardise the images.
@@ -243,6 +248,7 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         "callbacks": [list, None],
         "verbose": ["verbose"],
         "random_state": RANDOM_STATE,
+        **CHANNEL_CONSTRAINTS,
         "n_jobs": N_JOBS,
     }
 
@@ -273,6 +279,8 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         callbacks=None,
         verbose=0,
         random_state=None,
+        channels=None,
+        channel_names=None,
         n_jobs=None,
     ):
         self.n_filters = n_filters
@@ -299,6 +307,8 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         self.callbacks = callbacks
         self.verbose = verbose
         self.random_state = random_state
+        self.channels = channels
+        self.channel_names = channel_names
         self.n_jobs = n_jobs
 
     # -- parameters ---------------------------------------------------------
@@ -395,12 +405,14 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         self._check_params()
         torch = import_torch()
         continuing = self.warm_start and hasattr(self, "module_")
-        previous = getattr(self, "n_channels_", None)
+        previous = self._n_selected_channels() if continuing else None
         shapes = (previous, getattr(self, "n_maps_", None))
         X = self._check_fit_input(X)
-        if continuing and shapes != (self.n_channels_, self._n_maps()):
+        selected = self._selected(X)
+        if continuing and shapes != (self._n_selected_channels(), self._n_maps()):
             raise ValueError(
-                f"warm_start=True but X has {self.n_channels_} channel(s) and "
+                f"warm_start=True but X has {self._n_selected_channels()} "
+                f"channel(s) selected and "
                 f"the parameters give {self._n_maps()} maps; the first fit had "
                 f"{shapes[0]} channel(s) and {shapes[1]} maps. Use "
                 f"warm_start=False to train a new network."
@@ -410,8 +422,8 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         seed = draw_seed(rng)
         generator = torch.Generator().manual_seed(seed)
         if not continuing:
-            self.input_scale_ = fit_input_scale([r.image for r in X])
-        crops = self._training_crops(X, rng)
+            self.input_scale_ = fit_input_scale([r.image for r in selected])
+        crops = self._training_crops(selected, rng)
 
         if not continuing:
             with torch.random.fork_rng(devices=[]):
@@ -438,7 +450,7 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         self.projection_ = None
         blocks = None
         if self.latent_dim is not None:
-            blocks = self._pooled_blocks(X)
+            blocks = self._pooled_blocks(selected)
             self._fit_projection(np.vstack(blocks), rng)
             blocks = [self.projection_.transform(b) for b in blocks]
         self.n_features_out_ = len(self.block_feature_names_)
@@ -461,7 +473,9 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         return per_scale * len(tuple(self.scales))
 
     def _build_module(self):
-        return build_autoencoder(self.n_channels_, self.n_filters, self.kernel_size)
+        return build_autoencoder(
+            self._n_selected_channels(), self.n_filters, self.kernel_size
+        )
 
     def _training_crops(self, X, rng):
         """The pool of crops, ``(n, C, P + k - 1, P + k - 1)`` float32."""
@@ -495,7 +509,7 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         torch = import_torch()
         windows = sample_windows(crops, self.kernel_size, _KMEANS_WINDOWS, rng)
         weight, bias = kmeans_filters(
-            windows, self.n_filters, self.n_channels_, self.kernel_size, rng
+            windows, self.n_filters, self._n_selected_channels(), self.kernel_size, rng
         )
         encoder = self.module_["encoder"]
         with torch.no_grad():
@@ -566,7 +580,7 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
             ``n_features_out_`` columns of this step.
         """
         X = self._check_transform_input(X)
-        blocks = self._pooled_blocks(X)
+        blocks = self._pooled_blocks(self._selected(X))
         if self.projection_ is not None:
             blocks = [self.projection_.transform(b) for b in blocks]
         return [self._append_block(r, b) for r, b in zip(X, blocks)]
@@ -646,7 +660,7 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         pad, half = self.kernel_size // 2, self.patch_size // 2
         side = self.patch_size + 2 * pad
         patches, recons = [], []
-        for regions in X:
+        for regions in self._selected(X):
             level = pyramid(regions.image, self.input_scale_, (1,), pad + half)[0]
             corner = np.round(regions.centroids()).astype(np.intp)
             crops = np.stack([level[:, r : r + side, c : c + side] for r, c in corner])

@@ -11,6 +11,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ...base import RegionFeatureMixin
+from ...utils._channels import CHANNEL_CONSTRAINTS
 from ...utils._docstring import docstring
 from ...utils._parallel import N_JOBS, capped_n_jobs
 from ...utils._random import RANDOM_STATE, draw_seed
@@ -98,6 +99,8 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     verbose : int, default=0
         0 is silent; 1 shows a progress bar over epochs with the losses.
     {torch_random_state}
+    {channels}
+    {channel_names}
     n_jobs : int, default=None
         Images transformed in parallel (threads), never more than there are
         images. ``None`` means 1 unless in a :obj:`joblib.parallel_backend`
@@ -131,6 +134,8 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         Number of columns appended, twice the number of maps.
     n_channels_ : int
         Number of image channels seen at fit.
+    {channels_attribute}
+    {channel_names_attribute}
 
     See Also
     --------
@@ -190,6 +195,7 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         "callbacks": [list, None],
         "verbose": ["verbose"],
         "random_state": RANDOM_STATE,
+        **CHANNEL_CONSTRAINTS,
         "n_jobs": N_JOBS,
     }
 
@@ -213,6 +219,8 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         callbacks=None,
         verbose=0,
         random_state=None,
+        channels=None,
+        channel_names=None,
         n_jobs=None,
     ):
         self.layers = layers
@@ -232,6 +240,8 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         self.callbacks = callbacks
         self.verbose = verbose
         self.random_state = random_state
+        self.channels = channels
+        self.channel_names = channel_names
         self.n_jobs = n_jobs
 
     # -- parameters ---------------------------------------------------------
@@ -296,11 +306,12 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         self._check_params()
         torch = import_torch()
         continuing = self.warm_start and hasattr(self, "module_")
-        previous = getattr(self, "n_channels_", None)
+        previous = self._n_selected_channels() if continuing else None
         X = self._check_fit_input(X)
-        if continuing and previous != self.n_channels_:
+        if continuing and previous != self._n_selected_channels():
             raise ValueError(
-                f"warm_start=True but X has {self.n_channels_} channel(s); the "
+                f"warm_start=True but X has {self._n_selected_channels()} "
+                f"channel(s) selected; the "
                 f"first fit had {previous}. Use warm_start=False to train new "
                 f"networks."
             )
@@ -308,7 +319,7 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         device = resolve_device(self.device)
         seed = draw_seed(rng)
         generator = torch.Generator().manual_seed(seed)
-        images = [r.image for r in X]
+        images = [r.image for r in self._selected(X)]
         if not continuing:
             self.input_scale_ = fit_input_scale(
                 images,
@@ -364,7 +375,7 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
 
     def _build_module(self):
         crop_size, n_filters, latent_dim = self._fitted_shape
-        return build_gan(self.n_channels_, crop_size, n_filters, latent_dim)
+        return build_gan(self._n_selected_channels(), crop_size, n_filters, latent_dim)
 
     # -- inference ----------------------------------------------------------
 
@@ -444,7 +455,7 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
             return np.hstack([mean, std])
 
         blocks = Parallel(n_jobs=capped_n_jobs(self.n_jobs, len(X)), prefer="threads")(
-            delayed(pooled)(r) for r in X
+            delayed(pooled)(r) for r in self._selected(X)
         )
         return [self._append_block(r, b) for r, b in zip(X, blocks)]
 
@@ -477,7 +488,7 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
             fake = generator(z.to(self.device_)).cpu().numpy()
         offset, scale = self.input_scale_
         images = fake.transpose(0, 2, 3, 1) * scale + offset
-        return images[..., 0] if self.n_channels_ == 1 else images
+        return images[..., 0] if self._n_selected_channels() == 1 else images
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
