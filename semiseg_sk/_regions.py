@@ -11,11 +11,13 @@ import zlib
 import numpy as np
 import scipy.sparse as sp
 
+from .io._collection import checked_handle
 from .utils.validation import (
     as_array,
     check_channels,
     check_image,
     check_list,
+    is_lazy,
     unmasked,
 )
 
@@ -51,8 +53,11 @@ class Regions:
 
     Parameters
     ----------
-    image : ndarray of shape (H, W) or (H, W, C)
-        The image, grey or channels last.
+    image : ndarray of shape (H, W) or (H, W, C), or LazyImage
+        The image, grey or channels last, or a lazy image
+        (:class:`~semiseg_sk.io.LazyImage`, any object with a ``load()``
+        method): then only the handle is kept, and :attr:`image` reads the
+        pixels on each access.
     segments : ndarray of shape (H, W) of int
         Region index of every pixel. Indices must run from 0 to
         ``n_regions - 1`` with every index used; for an arbitrary label
@@ -64,6 +69,9 @@ class Regions:
 
     Attributes
     ----------
+    image : ndarray of shape (H, W) or (H, W, C)
+        The image; read from its source on each access when it is lazy (in
+        a loop, read it once into a variable).
     segments : ndarray of shape (H, W) of intp
         The region map. It is stored compressed (a region map shrinks tens
         of times), so that the regions of hundreds of megapixel images fit
@@ -88,7 +96,13 @@ class Regions:
     """
 
     def __init__(self, image, segments, features=None, feature_names=None):
+        source = image
+        image = source.load() if is_lazy(source) else source
         image = check_image(image, name="image", index=None, min_size=1)
+        if is_lazy(source):
+            source = checked_handle(source, image)
+        else:
+            source = image
         segments = unmasked(as_array(segments, "segments", _MAP), "segments", _NO_MASK)
         if not np.issubdtype(segments.dtype, np.integer):
             raise TypeError(
@@ -126,7 +140,7 @@ class Regions:
         elif feature_names is not None:
             raise ValueError("feature_names given without features.")
         self._set(
-            image,
+            source,
             pack_segments(segments, n_regions),
             features,
             feature_names,
@@ -134,7 +148,7 @@ class Regions:
         )
 
     def _set(self, image, packed, features, feature_names, n_regions):
-        self.image = image
+        self._image = image  # an ndarray, or a lazy image with shape and dtype
         self._packed = packed
         self.features = features
         self.feature_names = feature_names
@@ -155,6 +169,11 @@ class Regions:
             segments = pack_segments(segments, n_regions)
         regions._set(image, segments, features, names, n_regions)
         return regions
+
+    @property
+    def image(self):
+        image = self._image
+        return image if isinstance(image, np.ndarray) else image.load()
 
     @property
     def segments(self):
@@ -198,7 +217,7 @@ class Regions:
     def __repr__(self):
         width = 0 if self.features is None else self.features.shape[1]
         return (
-            f"Regions(image={self.image.shape}, n_regions={self.n_regions}, "
+            f"Regions(image={self._image.shape}, n_regions={self.n_regions}, "
             f"n_features={width})"
         )
 
@@ -236,13 +255,13 @@ class Regions:
             features = np.hstack([self.features.astype(dtype, copy=False), block])
             all_names = list(self.feature_names) + names
         return Regions._from_trusted(
-            self.image, self._packed, features, all_names, self.n_regions
+            self._image, self._packed, features, all_names, self.n_regions
         )
 
     def _with_features_replaced(self, features, names):
         """A new Regions with other features, sharing the image and stored map."""
         return Regions._from_trusted(
-            self.image, self._packed, features, names, self.n_regions
+            self._image, self._packed, features, names, self.n_regions
         )
 
     # -- region-wise reductions -------------------------------------------------
@@ -409,7 +428,7 @@ def check_regions(X, *, name="X", n_channels_expected=None, estimator=None):
                 f"semiseg_sk.Regions object per image. Put Superpixels() before "
                 f"{step} to split images into regions."
             )
-    check_channels([r.image for r in X], name, n_channels_expected, estimator)
+    check_channels([r._image for r in X], name, n_channels_expected, estimator)
     return X
 
 

@@ -103,7 +103,7 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
         # Attributes are set only once the input is valid, so that a failed
         # fit does not leave an estimator that looks fitted.
         self.n_features_in_ = n_features
-        self.n_channels_ = n_channels(X[0].image)
+        self.n_channels_ = n_channels(X[0]._image)
         names = [] if first is None else list(X[0].feature_names)
         self.feature_names_in_ = np.asarray(names, dtype=object)
         return X

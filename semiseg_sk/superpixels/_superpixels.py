@@ -12,11 +12,25 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._regions import Regions, pack_segments
 from ..base import ImageEstimatorMixin
+from ..io._collection import as_image_items, checked_handle
 from ..utils._docstring import docstring
-from ..utils._image import as_float_image, check_pixel_scale, pixel_scale
+from ..utils._image import (
+    as_float_image,
+    channel_peaks,
+    check_pixel_scale,
+    pixel_scale,
+)
 from ..utils._parallel import N_JOBS, capped_n_jobs
-from ..utils.fixes import Interval, StrOptions, _fit_context
-from ..utils.validation import check_images, check_labels, check_list, n_channels
+from ..utils.fixes import Interval, StrOptions, _fit_context, check_parameters
+from ..utils.validation import (
+    check_channels,
+    check_image,
+    check_images,
+    check_labels,
+    check_list,
+    is_lazy,
+    n_channels,
+)
 from ._methods import METHODS
 
 __all__ = ["Superpixels"]
@@ -56,6 +70,27 @@ def _segment_or_explain(index, image, method, n_segments, compactness, params):
     _, segments = np.unique(labels, return_inverse=True)
     n_regions = int(segments.max()) + 1
     return pack_segments(segments.reshape(labels.shape), n_regions), n_regions
+
+
+def _load_and_segment(index, item, segment):
+    """Read one image of a lazy collection, check it and split it, where it runs.
+
+    Returns what the caller keeps: the image's handle (its shape and dtype
+    recorded) or the checked array, its channel peaks, and with ``segment``
+    (a tuple of the arguments of ``_segment_or_explain`` after the image)
+    its packed region map and number of regions. The pixels stay here.
+    """
+    image = check_image(item.load() if is_lazy(item) else item, name="X", index=index)
+    stored = checked_handle(item, image) if is_lazy(item) else image
+    peaks = channel_peaks(image)
+    if segment is None:
+        return stored, peaks, None, None
+    packed, n_regions = _segment_or_explain(index, image, *segment)
+    return stored, peaks, packed, n_regions
+
+
+def _any_lazy(X):
+    return any(is_lazy(x._image if isinstance(x, Regions) else x) for x in X)
 
 
 @docstring
@@ -163,7 +198,12 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : list of ndarray of shape (H, W) or (H, W, C), or list of Regions
-            Images, grey or channels last.
+            Images, grey or channels last; or a lazy collection: an
+            :class:`~semiseg_sk.io.ImageCollection`, a list of paths or
+            :class:`~semiseg_sk.io.LazyImage`, a glob pattern, a zarr array,
+            group or store, or a dask array (see
+            :func:`~semiseg_sk.io.ImageCollection.from_zarr`). Lazy images are
+            read one at a time, where each task runs, and dropped.
         y : list of ndarray of shape (H, W) of int, default=None
             Ignored, but when given (as a Pipeline does) it is checked against
             the images, so that a pipeline rejects bad labels before its slow
@@ -180,15 +220,65 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
             When the images of ``X`` are scaled 10 times apart or more (see
             Notes), e.g. uint8 images mixed with float images of 0..255.
         """
-        X = check_list(X, "X")
+        X = check_list(as_image_items(X), "X")
+        if _any_lazy(X):
+            self._fit_lazy(X, y, segment=False)
+            return self
         images = self._images(X, n_channels_expected=None)
+        self._fit_checked(X, y, images, peaks=None)
+        return self
+
+    def _fit_checked(self, X, y, images, peaks):
         if y is not None:
             check_labels(y, [image.shape for image in images], name="y")
         _check_method_params(self.method, self.method_params or {})
         self._check_sizes(X, images)
         self.n_channels_ = n_channels(images[0])
-        self.pixel_scale_ = pixel_scale(images, name="X")
-        return self
+        self.pixel_scale_ = pixel_scale(images, name="X", peaks=peaks)
+
+    def _lazy_pass(self, X, segment):
+        """``_load_and_segment`` of every image, one task each (in parallel)."""
+        params = (self.method, self.n_segments, self.compactness)
+        params += (dict(self.method_params or {}),)
+        results = Parallel(n_jobs=capped_n_jobs(self.n_jobs, len(X)))(
+            delayed(_load_and_segment)(
+                i,
+                x._image if isinstance(x, Regions) else x,
+                None if isinstance(x, Regions) or not segment else params,
+            )
+            for i, x in enumerate(X)
+        )
+        return [list(part) for part in zip(*results)]
+
+    def _fit_lazy(self, X, y, segment):
+        """Fit on a collection with lazy images; with ``segment``, its Regions."""
+        if segment:
+            _check_method_params(self.method, self.method_params or {})
+        images, peaks, packed, n_regions = self._lazy_pass(X, segment)
+        check_channels(images, "X", None, "Superpixels")
+        self._fit_checked(X, y, images, peaks)
+        if segment:
+            return self._checked_regions(X, images, peaks, packed, n_regions)
+        return None
+
+    def _checked_regions(self, X, images, peaks, packed, n_regions):
+        """The transform checks of a lazy pass, then its Regions."""
+        check_channels(images, "X", self.n_channels_, "Superpixels")
+        self._check_sizes(X, images)
+        if hasattr(self, "pixel_scale_"):
+            check_pixel_scale(
+                self.pixel_scale_,
+                images,
+                name="X",
+                estimator="Superpixels",
+                peaks=peaks,
+            )
+        return [
+            x
+            if isinstance(x, Regions)
+            else Regions._from_trusted(image, p, None, None, n)
+            for x, image, p, n in zip(X, images, packed, n_regions)
+        ]
 
     @staticmethod
     def _images(X, n_channels_expected):
@@ -219,7 +309,10 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : list of ndarray of shape (H, W) or (H, W, C), or list of Regions
-            Images, grey or channels last. Regions pass through unchanged.
+            Images, grey or channels last, or a lazy collection (see
+            :meth:`fit`): each lazy image is read, checked and split where
+            its task runs, and its Regions keeps the handle, not the pixels.
+            Regions pass through unchanged.
 
         Returns
         -------
@@ -234,7 +327,9 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
             on uint8.
         """
         check_is_fitted(self)
-        X = check_list(X, "X")
+        X = check_list(as_image_items(X), "X")
+        if _any_lazy(X):
+            return self._checked_regions(X, *self._lazy_pass(X, segment=True))
         images = self._images(X, n_channels_expected=self.n_channels_)
         params = dict(self.method_params or {})
         self._check_sizes(X, images)
@@ -276,4 +371,9 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         -------
         regions : list of Regions
         """
+        X = check_list(as_image_items(X), "X")
+        if _any_lazy(X):
+            # One pass: each lazy image is read once, checked and split.
+            check_parameters(self)
+            return self._fit_lazy(X, y, segment=True)
         return self.fit(X, y).transform(X)

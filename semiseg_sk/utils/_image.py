@@ -9,6 +9,7 @@ from skimage.color import rgb2lab
 from skimage.util import img_as_float
 
 from ..exceptions import PixelScaleWarning
+from .validation import is_lazy
 
 __all__ = [
     "as_float_image",
@@ -95,14 +96,16 @@ def channel_peaks(image):
 
     Parameters
     ----------
-    image : ndarray of shape (H, W) or (H, W, C)
-        A checked image.
+    image : ndarray of shape (H, W) or (H, W, C), or LazyImage
+        A checked image; a lazy one is loaded (and dropped after).
 
     Returns
     -------
     peaks : ndarray of shape (C,)
         1 channel for a grey image.
     """
+    if is_lazy(image):
+        image = image.load()
     image = channels_last(image)
     low = image.min(axis=(0, 1)).astype(np.float64)
     high = image.max(axis=(0, 1)).astype(np.float64)
@@ -116,7 +119,7 @@ def _in_channel(c, n_channels):
     return "" if n_channels == 1 else f" in channel {c}"
 
 
-def pixel_scale(images, name="X"):
+def pixel_scale(images, name="X", *, peaks=None):
     """The scaling of the pixel values of ``images``, to compare others with.
 
     What :class:`~semiseg_sk.Superpixels` records at fit as ``pixel_scale_``.
@@ -131,6 +134,9 @@ def pixel_scale(images, name="X"):
         Checked images, all with the same number of channels.
     name : str, default="X"
         Name of the argument, used in the warning.
+    peaks : list of ndarray of shape (C,), default=None
+        The :func:`channel_peaks` of each image, when they were computed
+        where the images were loaded; ``images`` then only give their dtype.
 
     Returns
     -------
@@ -140,7 +146,9 @@ def pixel_scale(images, name="X"):
         of each channel over the images (``low`` is inf for a channel that
         is zero in every image).
     """
-    peaks = np.array([channel_peaks(image) for image in images])
+    if peaks is None:
+        peaks = [channel_peaks(image) for image in images]  # one at a time
+    peaks = np.array(peaks)
     nonzero = np.where(peaks > 0, peaks, np.inf)
     low, high = nonzero.min(axis=0), peaks.max(axis=0)
     with np.errstate(invalid="ignore"):
@@ -161,7 +169,9 @@ def pixel_scale(images, name="X"):
     return {"dtypes": dtypes, "low": low, "high": high}
 
 
-def check_pixel_scale(scale, images, *, name="X", estimator="the estimator"):
+def check_pixel_scale(
+    scale, images, *, name="X", estimator="the estimator", peaks=None
+):
     """Warn when ``images`` are scaled 10x larger or smaller than at fit.
 
     Parameters
@@ -174,6 +184,8 @@ def check_pixel_scale(scale, images, *, name="X", estimator="the estimator"):
         Name of the argument, used in the warning.
     estimator : str, default="the estimator"
         Name of the fitted estimator, used in the warning.
+    peaks : list of ndarray of shape (C,), default=None
+        The :func:`channel_peaks` of each image, as in :func:`pixel_scale`.
 
     Warns
     -----
@@ -182,8 +194,9 @@ def check_pixel_scale(scale, images, *, name="X", estimator="the estimator"):
         others are. Channels that are zero here or at fit are not compared.
     """
     found = []
+    all_peaks = peaks
     for i, image in enumerate(images):
-        peaks = channel_peaks(image)
+        peaks = channel_peaks(image) if all_peaks is None else all_peaks[i]
         with np.errstate(divide="ignore", invalid="ignore"):
             larger, smaller = peaks / scale["high"], scale["low"] / peaks
         ratio = np.fmax(larger, smaller)
