@@ -11,12 +11,14 @@ import zlib
 import numpy as np
 import scipy.sparse as sp
 
+from .io._collection import checked_handle
 from .utils.validation import (
     as_array,
     check_channels,
     check_image,
     check_list,
     check_spacing,
+    is_lazy,
     spatial_axes,
     unmasked,
 )
@@ -53,9 +55,12 @@ class Regions:
 
     Parameters
     ----------
-    image : ndarray of shape (H, W) or (H, W, C)
-        The image, grey or channels last; with ``spacing``, a volume of shape
-        (Z, Y, X) or (Z, Y, X, C).
+    image : ndarray of shape (H, W) or (H, W, C), or LazyImage
+        The image, grey or channels last (with ``spacing``, a volume of shape
+        (Z, Y, X) or (Z, Y, X, C)), or a lazy image
+        (:class:`~semiseg_sk.io.LazyImage`, any object with a ``load()``
+        method): then only the handle is kept, and :attr:`image` reads the
+        pixels on each access.
     segments : ndarray of shape (H, W) of int
         Region index of every pixel (of every voxel, shape (Z, Y, X), for a
         volume). Indices must run from 0 to ``n_regions - 1`` with every
@@ -73,6 +78,9 @@ class Regions:
 
     Attributes
     ----------
+    image : ndarray of shape (H, W) or (H, W, C)
+        The image; read from its source on each access when it is lazy (in
+        a loop, read it once into a variable).
     spacing : tuple of 3 float or None
         The voxel size of a volume, None for a 2-D image.
     segments : ndarray of shape (H, W) of intp
@@ -113,7 +121,13 @@ class Regions:
     ):
         spacing = check_spacing(spacing)
         ndim = 2 if spacing is None else 3
+        source = image
+        image = source.load() if is_lazy(source) else source
         image = check_image(image, name="image", index=None, min_size=1, ndim=ndim)
+        if is_lazy(source):
+            source = checked_handle(source, image)
+        else:
+            source = image
         segments = unmasked(as_array(segments, "segments", _MAP), "segments", _NO_MASK)
         if not np.issubdtype(segments.dtype, np.integer):
             raise TypeError(
@@ -152,7 +166,7 @@ class Regions:
         elif feature_names is not None:
             raise ValueError("feature_names given without features.")
         self._set(
-            image,
+            source,
             pack_segments(segments, n_regions),
             features,
             feature_names,
@@ -161,7 +175,7 @@ class Regions:
         )
 
     def _set(self, image, packed, features, feature_names, n_regions, spacing=None):
-        self.image = image
+        self._image = image  # an ndarray, or a lazy image with shape and dtype
         self._packed = packed
         self.features = features
         self.feature_names = feature_names
@@ -186,6 +200,11 @@ class Regions:
             segments = pack_segments(segments, n_regions)
         regions._set(image, segments, features, names, n_regions, spacing)
         return regions
+
+    @property
+    def image(self):
+        image = self._image
+        return image if isinstance(image, np.ndarray) else image.load()
 
     @property
     def segments(self):
@@ -233,7 +252,7 @@ class Regions:
         width = 0 if self.features is None else self.features.shape[1]
         volume = "" if self.spacing is None else f", spacing={self.spacing}"
         return (
-            f"Regions(image={self.image.shape}, n_regions={self.n_regions}, "
+            f"Regions(image={self._image.shape}, n_regions={self.n_regions}, "
             f"n_features={width}{volume})"
         )
 
@@ -289,13 +308,13 @@ class Regions:
             features = np.hstack([self.features.astype(dtype, copy=False), block])
             all_names = list(self.feature_names) + names
         return Regions._from_trusted(
-            self.image, self._packed, features, all_names, self.n_regions, self.spacing
+            self._image, self._packed, features, all_names, self.n_regions, self.spacing
         )
 
     def _with_features_replaced(self, features, names):
         """A new Regions with other features, sharing the image and stored map."""
         return Regions._from_trusted(
-            self.image, self._packed, features, names, self.n_regions, self.spacing
+            self._image, self._packed, features, names, self.n_regions, self.spacing
         )
 
     # -- region-wise reductions -------------------------------------------------
@@ -530,7 +549,7 @@ def check_regions(X, *, name="X", n_channels_expected=None, estimator=None):
                 f"one call."
             )
     check_channels(
-        [r.image for r in X], name, n_channels_expected, estimator, ndim=ndim
+        [r._image for r in X], name, n_channels_expected, estimator, ndim=ndim
     )
     return X
 

@@ -130,14 +130,14 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
             self.channels_, self.channel_names_ = resolve_channels(
                 self.channels,
                 self.channel_names,
-                X[0].image,
+                X[0]._image,
                 estimator=type(self).__name__,
                 ndim=X[0].ndim,
             )
         # Attributes are set only once the input is valid, so that a failed
         # fit does not leave an estimator that looks fitted.
         self.n_features_in_ = n_features
-        self.n_channels_ = n_channels(X[0].image, X[0].ndim)
+        self.n_channels_ = n_channels(X[0]._image, X[0].ndim)
         names = [] if first is None else list(X[0].feature_names)
         self.feature_names_in_ = np.asarray(names, dtype=object)
         return X

@@ -92,9 +92,10 @@ _MAX_ABS_PIXEL = 1e15
 
 def _check_magnitude(X):
     for i, regions in enumerate(X):
-        image = regions.image
-        if np.issubdtype(image.dtype, np.unsignedinteger):
+        # The dtype first: a lazy image is read only when it must be scanned.
+        if np.issubdtype(regions._image.dtype, np.unsignedinteger):
             continue  # scaled to [0, 1] by its dtype's maximum
+        image = regions.image
         peak = float(np.abs(image).max())
         if peak > _MAX_ABS_PIXEL:
             raise ValueError(

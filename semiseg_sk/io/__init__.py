@@ -9,6 +9,7 @@
 
 from ..exceptions import ModelFileError
 from ._atomic import TEMP_PREFIX, atomic_path
+from ._collection import ImageCollection, LazyImage, write_masks
 from ._files import IMAGE_EXTENSIONS, LABEL_SUFFIX, find_images, find_label_file
 from ._images import (
     MAX_PIXELS,
@@ -23,6 +24,8 @@ from ._model_file import MODEL_FORMAT, MODEL_FORMAT_VERSION, load_model, save_mo
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "ImageCollection",
+    "LazyImage",
     "LABEL_SUFFIX",
     "MAX_PIXELS",
     "MAX_PIXELS_ENV",
@@ -40,4 +43,5 @@ __all__ = [
     "write_array",
     "write_image",
     "write_mask",
+    "write_masks",
 ]

@@ -12,16 +12,25 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._regions import Regions, pack_segments
 from ..base import ImageEstimatorMixin
+from ..io._collection import as_image_items, checked_handle
 from ..utils._channels import CHANNEL_CONSTRAINTS, resolve_channels, select_channels
 from ..utils._docstring import docstring
-from ..utils._image import as_float_image, check_pixel_scale, pixel_scale
+from ..utils._image import (
+    as_float_image,
+    channel_peaks,
+    check_pixel_scale,
+    pixel_scale,
+)
 from ..utils._parallel import N_JOBS, capped_n_jobs
-from ..utils.fixes import Interval, StrOptions, _fit_context
+from ..utils.fixes import Interval, StrOptions, _fit_context, check_parameters
 from ..utils.validation import (
+    check_channels,
+    check_image,
     check_images,
     check_labels,
     check_list,
     check_spacing,
+    is_lazy,
     n_channels,
 )
 from ._methods import METHODS
@@ -68,6 +77,30 @@ def _segment_or_explain(
     _, segments = np.unique(labels, return_inverse=True)
     n_regions = int(segments.max()) + 1
     return pack_segments(segments.reshape(labels.shape), n_regions), n_regions
+
+
+def _load_and_segment(index, item, ndim, channels_, segment):
+    """Read one image of a lazy collection, check it and split it, where it runs.
+
+    Returns what the caller keeps: the image's handle (its shape and dtype
+    recorded) or the checked array, the channel peaks of its selected
+    channels (``channels_``, None for all), and with ``segment`` (a tuple of
+    the arguments of ``_segment_or_explain`` after the image) its packed
+    region map and number of regions. The pixels stay here.
+    """
+    loaded = item.load() if is_lazy(item) else item
+    image = check_image(loaded, name="X", index=index, ndim=ndim)
+    stored = checked_handle(item, image) if is_lazy(item) else image
+    selected = select_channels(image, channels_, ndim)
+    peaks = channel_peaks(selected, ndim)
+    if segment is None:
+        return stored, peaks, None, None
+    packed, n_regions = _segment_or_explain(index, selected, *segment)
+    return stored, peaks, packed, n_regions
+
+
+def _any_lazy(X):
+    return any(is_lazy(x._image if isinstance(x, Regions) else x) for x in X)
 
 
 @docstring
@@ -200,7 +233,12 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : list of ndarray of shape (H, W) or (H, W, C), or list of Regions
-            Images, grey or channels last.
+            Images, grey or channels last; or a lazy collection: an
+            :class:`~semiseg_sk.io.ImageCollection`, a list of paths or
+            :class:`~semiseg_sk.io.LazyImage`, a glob pattern, a zarr array,
+            group or store, or a dask array (see
+            :func:`~semiseg_sk.io.ImageCollection.from_zarr`). Lazy images are
+            read one at a time, where each task runs, and dropped.
         y : list of ndarray of shape (H, W) of int, default=None
             Ignored, but when given (as a Pipeline does) it is checked against
             the images, so that a pipeline rejects bad labels before its slow
@@ -217,26 +255,105 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
             When the images of ``X`` are scaled 10 times apart or more (see
             Notes), e.g. uint8 images mixed with float images of 0..255.
         """
-        X = check_list(X, "X")
+        X = check_list(as_image_items(X), "X")
+        if _any_lazy(X):
+            self._fit_lazy(X, y, segment=False)
+            return self
         spacing = self._spacing()
         images = self._images(X, n_channels_expected=None, spacing=spacing)
+        channels = self._resolve_channels(images[0], spacing)
+        ndim = 2 if spacing is None else 3
+        selected = [select_channels(image, channels[0], ndim) for image in images]
+        peaks = [channel_peaks(image, ndim) for image in selected]
+        self._fit_checked(X, y, images, channels, peaks, spacing)
+        return self
+
+    def _resolve_channels(self, image, spacing):
+        """``(channels_, channel_names_)`` of the images, from the first one."""
+        return resolve_channels(
+            self.channels,
+            self.channel_names,
+            image,
+            estimator="Superpixels",
+            ndim=2 if spacing is None else 3,
+        )
+
+    def _fit_checked(self, X, y, images, channels, peaks, spacing):
+        """Fit on checked images (arrays or handles) and their channel peaks."""
         ndim = 2 if spacing is None else 3
         if y is not None:
             check_labels(y, [image.shape for image in images], name="y", ndim=ndim)
         _check_method_params(self.method, self.method_params or {})
         self._check_sizes(X, images)
-        channels = resolve_channels(
-            self.channels,
-            self.channel_names,
-            images[0],
-            estimator="Superpixels",
-            ndim=ndim,
-        )
-        selected = [select_channels(image, channels[0], ndim) for image in images]
         self.n_channels_ = n_channels(images[0], ndim)
         self.channels_, self.channel_names_ = channels
-        self.pixel_scale_ = pixel_scale(selected, name="X", ndim=ndim)
-        return self
+        self.pixel_scale_ = pixel_scale(images, name="X", ndim=ndim, peaks=peaks)
+
+    def _segment_args(self, spacing):
+        """The arguments of ``_segment_or_explain`` after the image."""
+        params = dict(self.method_params or {})
+        return (self.method, self.n_segments, self.compactness, params, spacing)
+
+    def _lazy_pass(self, X, spacing, channels_, segment):
+        """``_load_and_segment`` of every image, one task each (in parallel)."""
+        ndim = 2 if spacing is None else 3
+        args = self._segment_args(spacing) if segment else None
+        results = Parallel(n_jobs=capped_n_jobs(self.n_jobs, len(X)))(
+            delayed(_load_and_segment)(
+                i,
+                x._image if isinstance(x, Regions) else x,
+                ndim,
+                channels_,
+                None if isinstance(x, Regions) else args,
+            )
+            for i, x in enumerate(X)
+        )
+        return [list(part) for part in zip(*results)]
+
+    def _fit_lazy(self, X, y, segment):
+        """Fit on a collection with lazy images; with ``segment``, its Regions."""
+        spacing = self._spacing()
+        if segment:
+            _check_method_params(self.method, self.method_params or {})
+        first = X[0]._image if isinstance(X[0], Regions) else X[0]
+        first = check_image(
+            first.load() if is_lazy(first) else first,
+            name="X",
+            index=0,
+            ndim=2 if spacing is None else 3,
+        )
+        channels = self._resolve_channels(first, spacing)
+        del first
+        images, peaks, packed, n_regions = self._lazy_pass(
+            X, spacing, channels[0], segment
+        )
+        ndim = 2 if spacing is None else 3
+        check_channels(images, "X", None, "Superpixels", ndim=ndim)
+        self._fit_checked(X, y, images, channels, peaks, spacing)
+        if segment:
+            return self._checked_regions(X, spacing, images, peaks, packed, n_regions)
+        return None
+
+    def _checked_regions(self, X, spacing, images, peaks, packed, n_regions):
+        """The transform checks of a lazy pass, then its Regions."""
+        ndim = 2 if spacing is None else 3
+        check_channels(images, "X", self.n_channels_, "Superpixels", ndim=ndim)
+        self._check_sizes(X, images)
+        if hasattr(self, "pixel_scale_"):
+            check_pixel_scale(
+                self.pixel_scale_,
+                images,
+                name="X",
+                estimator="Superpixels",
+                ndim=ndim,
+                peaks=peaks,
+            )
+        return [
+            x
+            if isinstance(x, Regions)
+            else Regions._from_trusted(image, p, None, None, n, spacing)
+            for x, image, p, n in zip(X, images, packed, n_regions)
+        ]
 
     def _spacing(self):
         """The checked spacing; a clear error for a 2-D-only method."""
@@ -291,7 +408,10 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : list of ndarray of shape (H, W) or (H, W, C), or list of Regions
-            Images, grey or channels last. Regions pass through unchanged.
+            Images, grey or channels last, or a lazy collection (see
+            :meth:`fit`): each lazy image is read, checked and split where
+            its task runs, and its Regions keeps the handle, not the pixels.
+            Regions pass through unchanged.
 
         Returns
         -------
@@ -306,14 +426,15 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
             on uint8.
         """
         check_is_fitted(self)
-        X = check_list(X, "X")
+        X = check_list(as_image_items(X), "X")
         spacing = self._spacing()
+        channels_ = getattr(self, "channels_", None)
+        if _any_lazy(X):
+            parts = self._lazy_pass(X, spacing, channels_, segment=True)
+            return self._checked_regions(X, spacing, *parts)
         ndim = 2 if spacing is None else 3
         images = self._images(X, n_channels_expected=self.n_channels_, spacing=spacing)
-        selected = [
-            select_channels(x, getattr(self, "channels_", None), ndim) for x in images
-        ]
-        params = dict(self.method_params or {})
+        selected = [select_channels(x, channels_, ndim) for x in images]
         self._check_sizes(X, images)
         # Models saved before pixel_scale_ existed have none to compare with.
         if hasattr(self, "pixel_scale_"):
@@ -328,15 +449,7 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
             (i, img) for i, img in enumerate(selected) if not isinstance(X[i], Regions)
         ]
         segments = Parallel(n_jobs=capped_n_jobs(self.n_jobs, len(todo)))(
-            delayed(_segment_or_explain)(
-                i,
-                img,
-                self.method,
-                self.n_segments,
-                self.compactness,
-                params,
-                spacing,
-            )
+            delayed(_segment_or_explain)(i, img, *self._segment_args(spacing))
             for i, img in todo
         )
         out = list(X)
@@ -360,4 +473,9 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         -------
         regions : list of Regions
         """
+        X = check_list(as_image_items(X), "X")
+        if _any_lazy(X):
+            # One pass: each lazy image is read once, checked and split.
+            check_parameters(self)
+            return self._fit_lazy(X, y, segment=True)
         return self.fit(X, y).transform(X)

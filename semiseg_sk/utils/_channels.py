@@ -205,21 +205,52 @@ def select_channels(image, channels_, ndim=2):
     return image[..., list(channels_)]
 
 
+def _selects_all(channels_, image, ndim):
+    """Whether ``channels_`` keeps every channel of ``image`` (an array or handle)."""
+    if channels_ is None or not has_channel_axis(image, ndim):
+        return True
+    return tuple(channels_) == tuple(range(image.shape[-1]))
+
+
+class _SelectedChannels:
+    """A lazy image whose ``load()`` reads ``source`` and keeps ``channels_``."""
+
+    def __init__(self, source, channels_, ndim):
+        self.source = source
+        self.channels_ = tuple(channels_)
+        self.spatial_ndim = ndim
+        shape = tuple(source.shape[:ndim])
+        if len(self.channels_) > 1:
+            shape += (len(self.channels_),)
+        self.shape, self.dtype = shape, source.dtype
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def load(self):
+        return select_channels(self.source.load(), self.channels_, self.spatial_ndim)
+
+
 def selected_regions(X, channels_):
     """Shallow copies of the Regions of ``X`` whose images hold only ``channels_``.
 
     The copies share the region maps and features of ``X``; what a step
     appends goes to the Regions of ``X`` (whose images keep all channels).
-    ``X`` itself is returned when every channel is selected.
+    A Regions is passed as it is when every channel is selected, and the
+    image of a lazy Regions stays lazy (its channels are selected at load).
     """
     out = []
     for regions in X:
-        image = select_channels(regions.image, channels_, regions.ndim)
-        if image is regions.image:
+        source = regions._image
+        if _selects_all(channels_, source, regions.ndim):
             out.append(regions)
             continue
         view = copy.copy(regions)
-        view.image = image
+        if isinstance(source, np.ndarray):
+            view._image = select_channels(source, channels_, regions.ndim)
+        else:
+            view._image = _SelectedChannels(source, channels_, regions.ndim)
         out.append(view)
     return out
 

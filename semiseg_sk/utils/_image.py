@@ -9,6 +9,7 @@ from skimage.color import rgb2lab
 from skimage.util import img_as_float
 
 from ..exceptions import PixelScaleWarning
+from .validation import is_lazy
 
 __all__ = [
     "as_float_image",
@@ -99,8 +100,8 @@ def channel_peaks(image, ndim=2):
 
     Parameters
     ----------
-    image : ndarray of shape (H, W) or (H, W, C)
-        A checked image.
+    image : ndarray of shape (H, W) or (H, W, C), or LazyImage
+        A checked image; a lazy one is loaded (and dropped after).
     ndim : {2, 3}, default=2
         Number of spatial axes (3 for a volume).
 
@@ -109,6 +110,8 @@ def channel_peaks(image, ndim=2):
     peaks : ndarray of shape (C,)
         1 channel for a grey image.
     """
+    if is_lazy(image):
+        image = image.load()
     image = channels_last(image, ndim)
     axes = tuple(range(ndim))
     low = image.min(axis=axes).astype(np.float64)
@@ -123,7 +126,7 @@ def _in_channel(c, n_channels):
     return "" if n_channels == 1 else f" in channel {c}"
 
 
-def pixel_scale(images, name="X", ndim=2):
+def pixel_scale(images, name="X", ndim=2, *, peaks=None):
     """The scaling of the pixel values of ``images``, to compare others with.
 
     What :class:`~semiseg_sk.Superpixels` records at fit as ``pixel_scale_``.
@@ -140,6 +143,9 @@ def pixel_scale(images, name="X", ndim=2):
         Name of the argument, used in the warning.
     ndim : {2, 3}, default=2
         Number of spatial axes (3 for volumes).
+    peaks : list of ndarray of shape (C,), default=None
+        The :func:`channel_peaks` of each image, when they were computed
+        where the images were loaded; ``images`` then only give their dtype.
 
     Returns
     -------
@@ -149,7 +155,9 @@ def pixel_scale(images, name="X", ndim=2):
         of each channel over the images (``low`` is inf for a channel that
         is zero in every image).
     """
-    peaks = np.array([channel_peaks(image, ndim) for image in images])
+    if peaks is None:
+        peaks = [channel_peaks(image, ndim) for image in images]  # one at a time
+    peaks = np.array(peaks)
     nonzero = np.where(peaks > 0, peaks, np.inf)
     low, high = nonzero.min(axis=0), peaks.max(axis=0)
     with np.errstate(invalid="ignore"):
@@ -170,7 +178,9 @@ def pixel_scale(images, name="X", ndim=2):
     return {"dtypes": dtypes, "low": low, "high": high}
 
 
-def check_pixel_scale(scale, images, *, name="X", estimator="the estimator", ndim=2):
+def check_pixel_scale(
+    scale, images, *, name="X", estimator="the estimator", ndim=2, peaks=None
+):
     """Warn when ``images`` are scaled 10x larger or smaller than at fit.
 
     Parameters
@@ -185,6 +195,8 @@ def check_pixel_scale(scale, images, *, name="X", estimator="the estimator", ndi
         Name of the fitted estimator, used in the warning.
     ndim : {2, 3}, default=2
         Number of spatial axes (3 for volumes).
+    peaks : list of ndarray of shape (C,), default=None
+        The :func:`channel_peaks` of each image, as in :func:`pixel_scale`.
 
     Warns
     -----
@@ -193,8 +205,9 @@ def check_pixel_scale(scale, images, *, name="X", estimator="the estimator", ndi
         others are. Channels that are zero here or at fit are not compared.
     """
     found = []
+    all_peaks = peaks
     for i, image in enumerate(images):
-        peaks = channel_peaks(image, ndim)
+        peaks = channel_peaks(image, ndim) if all_peaks is None else all_peaks[i]
         with np.errstate(divide="ignore", invalid="ignore"):
             larger, smaller = peaks / scale["high"], scale["low"] / peaks
         ratio = np.fmax(larger, smaller)

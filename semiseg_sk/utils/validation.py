@@ -18,6 +18,7 @@ __all__ = [
     "check_list",
     "check_images",
     "check_labels",
+    "is_lazy",
     "n_channels",
     "unmask",
     "unmasked",
@@ -47,6 +48,14 @@ def check_list(seq, name, what="image"):
     if len(seq) == 0:
         raise ValueError(f"{name} is empty: expected at least one {what}.")
     return seq
+
+
+def is_lazy(item):
+    """Whether ``item`` is a lazy image: not an array, with a ``load()`` method.
+
+    See :class:`~semiseg_sk.io.LazyImage`.
+    """
+    return not isinstance(item, np.ndarray) and callable(getattr(item, "load", None))
 
 
 def as_array(value, where, expected):
@@ -290,14 +299,24 @@ def check_images(
 
     Returns
     -------
-    images : list of ndarray
-        The validated images, not copied.
+    images : list of ndarray or LazyImage
+        The validated images, not copied. A lazy image
+        (:class:`~semiseg_sk.io.LazyImage`) is loaded, checked and dropped:
+        its handle comes back, knowing the shape and dtype of its image.
     """
     images = check_list(images, name)
-    checked = [
-        check_image(image, name=name, index=i, min_size=min_size, ndim=ndim)
-        for i, image in enumerate(images)
-    ]
+    checked = []
+    for i, image in enumerate(images):
+        if is_lazy(image):
+            loaded = check_image(
+                image.load(), name=name, index=i, min_size=min_size, ndim=ndim
+            )
+            checked.append(image._checked(loaded.shape, loaded.dtype))
+            del loaded
+        else:
+            checked.append(
+                check_image(image, name=name, index=i, min_size=min_size, ndim=ndim)
+            )
     check_channels(checked, name, n_channels_expected, estimator, ndim=ndim)
     return checked
 

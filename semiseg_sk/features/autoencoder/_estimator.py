@@ -422,7 +422,7 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         seed = draw_seed(rng)
         generator = torch.Generator().manual_seed(seed)
         if not continuing:
-            self.input_scale_ = fit_input_scale([r.image for r in selected])
+            self.input_scale_ = fit_input_scale(r.image for r in selected)
         crops = self._training_crops(selected, rng)
 
         if not continuing:
@@ -483,7 +483,7 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         n_pool = min(per_epoch * max(self.max_iter, 1), max(per_epoch, _MAX_POOL))
         if self.patches_per_epoch is None:
             n_pool = _MAX_POOL
-        areas = np.array([r.image.shape[0] * r.image.shape[1] for r in X], float)
+        areas = np.array([r.shape[0] * r.shape[1] for r in X], float)
         per_image = rng.multinomial(n_pool, areas / areas.sum())
         per_scale = [
             rng.multinomial(n, [1 / len(self.scales)] * len(self.scales))
