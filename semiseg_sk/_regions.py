@@ -16,12 +16,14 @@ from .utils.validation import (
     check_channels,
     check_image,
     check_list,
+    check_spacing,
+    spatial_axes,
     unmasked,
 )
 
 __all__ = ["Regions", "check_feature_width", "check_regions", "pack_segments"]
 
-_MAP = "an (H, W) integer region map"
+_MAP = "an (H, W) integer region map (Z, Y, X for volumes)"
 _NO_MASK = "Give every pixel a region."
 # zlib level of the stored region maps: level 1 already shrinks a superpixel
 # map about 70 times, in a few milliseconds per megapixel.
@@ -52,18 +54,27 @@ class Regions:
     Parameters
     ----------
     image : ndarray of shape (H, W) or (H, W, C)
-        The image, grey or channels last.
+        The image, grey or channels last; with ``spacing``, a volume of shape
+        (Z, Y, X) or (Z, Y, X, C).
     segments : ndarray of shape (H, W) of int
-        Region index of every pixel. Indices must run from 0 to
-        ``n_regions - 1`` with every index used; for an arbitrary label
-        image use :meth:`from_label_image`.
+        Region index of every pixel (of every voxel, shape (Z, Y, X), for a
+        volume). Indices must run from 0 to ``n_regions - 1`` with every
+        index used; for an arbitrary label image use
+        :meth:`from_label_image`.
     features : ndarray of shape (n_regions, n_features), default=None
         Features of each region, or None before any feature step ran.
     feature_names : sequence of str, default=None
         Names of the feature columns; generated when omitted.
+    spacing : tuple of 3 float, default=None
+        The voxel size ``(dz, dy, dx)`` of a volume; None for a 2-D image.
+        Feature steps read it: their scales are in units of the smallest of
+        the three, so that filters and supervoxels cover the same physical
+        length along every axis.
 
     Attributes
     ----------
+    spacing : tuple of 3 float or None
+        The voxel size of a volume, None for a 2-D image.
     segments : ndarray of shape (H, W) of intp
         The region map. It is stored compressed (a region map shrinks tens
         of times), so that the regions of hundreds of megapixel images fit
@@ -72,7 +83,7 @@ class Regions:
     n_regions : int
         Number of regions.
     shape : tuple of int
-        ``(H, W)`` of the image.
+        ``(H, W)`` of the image, ``(Z, Y, X)`` of a volume.
 
     Examples
     --------
@@ -85,19 +96,34 @@ class Regions:
     2
     >>> r.with_features(np.array([[0.0], [1.0]]), ["brightness"]).feature_names
     ('brightness',)
+
+    A volume with voxels twice as deep as they are wide:
+
+    >>> volume = np.zeros((3, 4, 6))
+    >>> v = Regions(volume, np.zeros((3, 4, 6), dtype=int), spacing=(2, 1, 1))
+    >>> v.shape, v.spacing
+    ((3, 4, 6), (2.0, 1.0, 1.0))
     """
 
-    def __init__(self, image, segments, features=None, feature_names=None):
-        image = check_image(image, name="image", index=None, min_size=1)
+    # Regions pickled before volumes existed are 2-D.
+    spacing = None
+
+    def __init__(
+        self, image, segments, features=None, feature_names=None, spacing=None
+    ):
+        spacing = check_spacing(spacing)
+        ndim = 2 if spacing is None else 3
+        image = check_image(image, name="image", index=None, min_size=1, ndim=ndim)
         segments = unmasked(as_array(segments, "segments", _MAP), "segments", _NO_MASK)
         if not np.issubdtype(segments.dtype, np.integer):
             raise TypeError(
                 f"segments has dtype {segments.dtype}; expected an integer region map."
             )
-        if segments.shape != image.shape[:2]:
+        if segments.shape != image.shape[:ndim]:
             raise ValueError(
                 f"segments has shape {segments.shape} but image has shape "
-                f"{image.shape}; expected segments of shape {image.shape[:2]}."
+                f"{image.shape}; expected segments of shape {image.shape[:ndim]}"
+                f"{'' if ndim == 2 else ', one region index per voxel'}."
             )
         n_regions = int(segments.max()) + 1
         if segments.min() < 0 or np.bincount(segments.ravel()).min() == 0:
@@ -131,17 +157,22 @@ class Regions:
             features,
             feature_names,
             n_regions,
+            spacing,
         )
 
-    def _set(self, image, packed, features, feature_names, n_regions):
+    def _set(self, image, packed, features, feature_names, n_regions, spacing=None):
         self.image = image
         self._packed = packed
         self.features = features
         self.feature_names = feature_names
         self.n_regions = n_regions
+        if spacing is not None:
+            self.spacing = spacing
 
     @classmethod
-    def _from_trusted(cls, image, segments, features, feature_names, n_regions):
+    def _from_trusted(
+        cls, image, segments, features, feature_names, n_regions, spacing=None
+    ):
         """A Regions from parts that were checked already, without re-checking.
 
         Feature steps append columns to a Regions that was validated when it
@@ -153,7 +184,7 @@ class Regions:
         names = None if features is None else tuple(feature_names)
         if isinstance(segments, np.ndarray):
             segments = pack_segments(segments, n_regions)
-        regions._set(image, segments, features, names, n_regions)
+        regions._set(image, segments, features, names, n_regions, spacing)
         return regions
 
     @property
@@ -163,16 +194,18 @@ class Regions:
         return flat.astype(np.intp).reshape(shape)
 
     @classmethod
-    def from_label_image(cls, image, label_image):
+    def from_label_image(cls, image, label_image, spacing=None):
         """Build Regions from any integer label image, renumbering its labels.
 
         Parameters
         ----------
         image : ndarray of shape (H, W) or (H, W, C)
-            The image.
+            The image (a (Z, Y, X[, C]) volume with ``spacing``).
         label_image : ndarray of shape (H, W) of int
             Any integer labelling, e.g. from a manual annotation tool; labels
-            need not be consecutive.
+            need not be consecutive. (Z, Y, X) for a volume.
+        spacing : tuple of 3 float, default=None
+            The voxel size ``(dz, dy, dx)`` of a volume; None for a 2-D image.
 
         Returns
         -------
@@ -189,7 +222,8 @@ class Regions:
                 f"label image of shape (H, W)."
             )
         _, segments = np.unique(label_image, return_inverse=True)
-        return cls(image, segments.reshape(label_image.shape).astype(np.intp))
+        segments = segments.reshape(label_image.shape).astype(np.intp)
+        return cls(image, segments, spacing=spacing)
 
     @property
     def shape(self):
@@ -197,10 +231,29 @@ class Regions:
 
     def __repr__(self):
         width = 0 if self.features is None else self.features.shape[1]
+        volume = "" if self.spacing is None else f", spacing={self.spacing}"
         return (
             f"Regions(image={self.image.shape}, n_regions={self.n_regions}, "
-            f"n_features={width})"
+            f"n_features={width}{volume})"
         )
+
+    @property
+    def ndim(self):
+        """Number of spatial axes: 2 for an image, 3 for a volume."""
+        return 2 if self.spacing is None else 3
+
+    @property
+    def relative_spacing(self):
+        """The voxel size relative to its smallest side; None for a 2-D image.
+
+        Feature steps measure lengths in units of the smallest voxel side:
+        a length ``s`` spans ``s / relative_spacing[axis]`` voxels along an
+        axis.
+        """
+        if self.spacing is None:
+            return None
+        spacing = np.asarray(self.spacing)
+        return tuple(float(v) for v in spacing / spacing.min())
 
     def with_features(self, block, names):
         """Return a new Regions with ``block`` appended to the features.
@@ -236,13 +289,13 @@ class Regions:
             features = np.hstack([self.features.astype(dtype, copy=False), block])
             all_names = list(self.feature_names) + names
         return Regions._from_trusted(
-            self.image, self._packed, features, all_names, self.n_regions
+            self.image, self._packed, features, all_names, self.n_regions, self.spacing
         )
 
     def _with_features_replaced(self, features, names):
         """A new Regions with other features, sharing the image and stored map."""
         return Regions._from_trusted(
-            self.image, self._packed, features, names, self.n_regions
+            self.image, self._packed, features, names, self.n_regions, self.spacing
         )
 
     # -- region-wise reductions -------------------------------------------------
@@ -269,6 +322,8 @@ class Regions:
         mean, std : ndarray of shape (n_regions, D)
         """
         seg = self.segments.ravel()
+        if self.spacing is not None:
+            return self._mean_std_by_column(seg, values)
         values = np.asarray(values, dtype=np.float64).reshape(seg.size, -1)
         indicator = sp.csr_matrix(
             (np.ones(seg.size), (seg, np.arange(seg.size))),
@@ -279,6 +334,25 @@ class Regions:
         sq = (indicator @ (values * values)) / counts
         std = np.sqrt(np.maximum(sq - mean * mean, 0.0))
         return mean, std
+
+    def _mean_std_by_column(self, seg, values):
+        """mean_std one column at a time: a float64 copy of one column at most.
+
+        For volumes, whose voxels are many: neither an indicator matrix nor
+        a float64 copy of all columns is made.
+        """
+        values = np.asarray(values).reshape(seg.size, -1)
+        counts = np.bincount(seg, minlength=self.n_regions)[:, None]
+        mean = np.empty((self.n_regions, values.shape[1]))
+        sq = np.empty_like(mean)
+        for d in range(values.shape[1]):
+            column = values[:, d].astype(np.float64)
+            mean[:, d] = np.bincount(seg, column, minlength=self.n_regions)
+            column *= column
+            sq[:, d] = np.bincount(seg, column, minlength=self.n_regions)
+        mean /= counts
+        sq /= counts
+        return mean, np.sqrt(np.maximum(sq - mean * mean, 0.0))
 
     def quantiles(self, values, q):
         """Per-region quantiles (lower interpolation) of per-pixel values.
@@ -306,7 +380,23 @@ class Regions:
         return sorted_values[idx]
 
     def centroids(self):
-        """Centroid (row, col) of each region, shape (n_regions, 2)."""
+        """Centroid (row, col) of each region, shape (n_regions, 2).
+
+        For a volume, (z, row, col) in voxels, shape (n_regions, 3).
+        """
+        if self.spacing is not None:
+            seg = self.segments
+            counts = np.bincount(seg.ravel(), minlength=self.n_regions)
+            out = np.empty((self.n_regions, 3))
+            for axis, n in enumerate(self.shape):
+                shape = [1, 1, 1]
+                shape[axis] = n
+                coord = np.broadcast_to(
+                    np.arange(n, dtype=np.float64).reshape(shape), seg.shape
+                )
+                sums = np.bincount(seg.ravel(), coord.ravel(), self.n_regions)
+                out[:, axis] = sums / counts
+            return out
         rows, cols = np.indices(self.shape)
         mean, _ = self.mean_std(np.stack([rows, cols], axis=-1))
         return mean
@@ -336,7 +426,7 @@ class Regions:
         """Which regions touch, weighted by the length of their shared border.
 
         Two regions touch when a pixel of one is a 4-neighbour of a pixel of
-        the other.
+        the other (a 6-neighbour in a volume).
 
         Returns
         -------
@@ -345,14 +435,17 @@ class Regions:
             the border between regions i and j.
         """
         seg = self.segments
-        pairs = [
-            (seg[:, :-1].ravel(), seg[:, 1:].ravel()),
-            (seg[:-1, :].ravel(), seg[1:, :].ravel()),
-        ]
-        a = np.concatenate([p[0] for p in pairs])
-        b = np.concatenate([p[1] for p in pairs])
-        differ = a != b
-        a, b = a[differ], b[differ]
+        if self.spacing is not None:
+            a, b = _border_pairs(seg)
+        else:
+            pairs = [
+                (seg[:, :-1].ravel(), seg[:, 1:].ravel()),
+                (seg[:-1, :].ravel(), seg[1:, :].ravel()),
+            ]
+            a = np.concatenate([p[0] for p in pairs])
+            b = np.concatenate([p[1] for p in pairs])
+            differ = a != b
+            a, b = a[differ], b[differ]
         n = self.n_regions
         adj = sp.coo_matrix((np.ones(a.size), (a, b)), shape=(n, n)).tocsr()
         adj = adj + adj.T
@@ -369,6 +462,7 @@ class Regions:
         Returns
         -------
         painted : ndarray of shape (H, W) or (H, W, K)
+            (Z, Y, X) or (Z, Y, X, K) for a volume.
         """
         values = np.asarray(values)
         if values.shape[0] != self.n_regions:
@@ -377,6 +471,22 @@ class Regions:
                 f"({self.n_regions})."
             )
         return values[self.segments]
+
+
+def _border_pairs(seg):
+    """Region pairs of the neighbouring voxels that differ, along every axis.
+
+    Only the differing pairs of one axis are held at a time, so that a large
+    volume's pairs are never all in memory.
+    """
+    a, b = [], []
+    for axis in range(seg.ndim):
+        lo = seg[(slice(None),) * axis + (slice(None, -1),)]
+        hi = seg[(slice(None),) * axis + (slice(1, None),)]
+        differ = lo != hi
+        a.append(lo[differ])
+        b.append(hi[differ])
+    return np.concatenate(a), np.concatenate(b)
 
 
 # -- checks of lists of Regions ----------------------------------------------
@@ -409,7 +519,19 @@ def check_regions(X, *, name="X", n_channels_expected=None, estimator=None):
                 f"semiseg_sk.Regions object per image. Put Superpixels() before "
                 f"{step} to split images into regions."
             )
-    check_channels([r.image for r in X], name, n_channels_expected, estimator)
+    ndim = X[0].ndim
+    for i, item in enumerate(X):
+        if item.ndim != ndim:
+            kinds = {2: "a 2-D image", 3: f"a volume (spacing={item.spacing})"}
+            first = "a 2-D image" if ndim == 2 else f"a volume (spacing={X[0].spacing})"
+            raise ValueError(
+                f"{name}[{i}] is {kinds[item.ndim]} but {name}[0] is {first}; "
+                f"expected 2-D images or volumes {spatial_axes(3)}, not both in "
+                f"one call."
+            )
+    check_channels(
+        [r.image for r in X], name, n_channels_expected, estimator, ndim=ndim
+    )
     return X
 
 

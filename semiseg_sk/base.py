@@ -16,6 +16,12 @@ from .utils.validation import check_image, n_channels
 
 __all__ = ["ImageEstimatorMixin", "RegionFeatureMixin"]
 
+# What to do when a step that does not take volumes yet is given some.
+_VOLUME_REMEDIES = {
+    "AutoencoderFeatures": "pass autoencoder=False to make_segmenter (its "
+    "default for volumes), or leave AutoencoderFeatures out of the pipeline",
+}
+
 
 class ImageEstimatorMixin:
     """Tags, pickling and ``set_output`` shared by estimators whose samples are images.
@@ -99,10 +105,26 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
     ``channels_`` and ``channel_names_`` from ``_check_fit_input`` and
     compute on ``_selected(X)``, the regions whose images hold only those
     channels.
+
+    A subclass that computes its features on volumes (Regions with a
+    ``spacing``) sets ``_supports_volumes = True``; the others refuse them.
     """
+
+    _supports_volumes = False
+
+    def _check_volumes(self, X):
+        if self._supports_volumes or X[0].spacing is None:
+            return
+        name = type(self).__name__
+        remedy = _VOLUME_REMEDIES.get(name, f"leave {name} out of the pipeline")
+        raise ValueError(
+            f"{name} does not work on volumes yet, and X[0] is a volume "
+            f"(spacing={X[0].spacing}, shape {X[0].shape}); {remedy}."
+        )
 
     def _check_fit_input(self, X):
         X = check_regions(X, name="X", estimator=type(self).__name__)
+        self._check_volumes(X)
         first = X[0].features
         n_features = check_feature_width(X, name="X")
         if hasattr(self, "channels"):
@@ -110,12 +132,13 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
                 self.channels,
                 self.channel_names,
                 X[0].image,
+                ndim=X[0].ndim,
                 estimator=type(self).__name__,
             )
         # Attributes are set only once the input is valid, so that a failed
         # fit does not leave an estimator that looks fitted.
         self.n_features_in_ = n_features
-        self.n_channels_ = n_channels(X[0].image)
+        self.n_channels_ = n_channels(X[0].image, X[0].ndim)
         names = [] if first is None else list(X[0].feature_names)
         self.feature_names_in_ = np.asarray(names, dtype=object)
         return X
@@ -128,6 +151,7 @@ class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):
             n_channels_expected=self.n_channels_,
             estimator=type(self).__name__,
         )
+        self._check_volumes(X)
         check_feature_width(
             X, self.n_features_in_, name="X", estimator=type(self).__name__
         )

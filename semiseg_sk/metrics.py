@@ -61,9 +61,10 @@ def _check_pair(y_true, y_pred):
     y_pred = [as_array(p, f"y_pred[{i}]", expected) for i, p in enumerate(y_pred)]
     for i, (t, p) in enumerate(zip(y_true, y_pred, strict=True)):
         t_shape, p_shape = t.shape, p.shape
-        if len(t_shape) != 2:
+        if len(t_shape) not in (2, 3):
             raise ValueError(
-                f"y_true[{i}] has shape {t_shape}; expected an (H, W) label map."
+                f"y_true[{i}] has shape {t_shape}; expected an (H, W) label map "
+                f"(or the (Z, Y, X) label map of a volume)."
             )
         if p_shape != t_shape:
             raise ValueError(
@@ -71,8 +72,10 @@ def _check_pair(y_true, y_pred):
                 f"{t_shape}; expected the same."
             )
         shapes.append(t_shape)
-    y_true = check_labels(y_true, shapes, name="y_true")
-    y_pred = check_labels(y_pred, shapes, name="y_pred")
+    # Volumes' maps are (Z, Y, X); one call scores images or volumes.
+    ndim = len(shapes[0]) if shapes else 2
+    y_true = check_labels(y_true, shapes, name="y_true", ndim=ndim)
+    y_pred = check_labels(y_pred, shapes, name="y_pred", ndim=ndim)
     return y_true, y_pred
 
 

@@ -42,7 +42,8 @@ __all__ = [
     {
         "method": [StrOptions(set(METHODS))],
         "n_segments": [Interval(Integral, 1, None, closed="left")],
-        "autoencoder": ["boolean"],
+        "spacing": ["array-like", None],
+        "autoencoder": ["boolean", StrOptions({"auto"})],
         "refine": ["boolean"],
         "estimator": [HasMethods(["fit", "predict"]), None],
         "device": [str],
@@ -57,7 +58,8 @@ def make_segmenter(
     *,
     method="slic",
     n_segments=400,
-    autoencoder=True,
+    spacing=None,
+    autoencoder="auto",
     refine=True,
     estimator=None,
     device="cpu",
@@ -94,12 +96,21 @@ def make_segmenter(
     method : {"slic", "felzenszwalb", "quickshift", "watershed"}, default="slic"
         Superpixel algorithm, see :class:`Superpixels`.
     n_segments : int, default=400
-        Approximate number of superpixels per image.
-    autoencoder : bool, default=True
+        Approximate number of superpixels per image (per (Y, X) slice of a
+        volume, see :class:`Superpixels`).
+    spacing : tuple of 3 float, default=None
+        None for 2-D images. The voxel size ``(dz, dy, dx)`` when every image
+        is a volume, (Z, Y, X) or (Z, Y, X, C): the regions are then
+        supervoxels, the filters have the same physical width along every
+        axis and the masks are (Z, Y, X). Scribbles on a few slices are
+        enough. See the user guide's page on volumes.
+    autoencoder : bool or "auto", default="auto"
         Include :class:`AutoencoderFeatures` (needs torch): codes of an
         autoencoder trained on all images, labeled and unlabeled, for three
         epochs of 1024 patches each on an 8-filter network.
-        ``autoencoder=False`` gives the fastest pipeline.
+        ``autoencoder=False`` gives the fastest pipeline. ``"auto"`` includes
+        it for 2-D images and leaves it out for volumes, which it does not
+        take yet (``autoencoder=True`` with a ``spacing`` raises at fit).
     refine : bool, default=True
         Refine the region probabilities at pixel level with
         :class:`PixelRefiner`, then snap class boundaries to the image edges
@@ -160,9 +171,20 @@ def make_segmenter(
     >>> [name for name, _ in seg.steps]
     ['superpixels', 'regionstats', 'autoencoderfeatures', 'regionclassifier']
     >>> seg = seg.set_params(superpixels__n_segments=200)
+
+    Volumes with voxels 2.5 times deeper than wide:
+
+    >>> seg3d = make_segmenter(spacing=(2.5, 1.0, 1.0), random_state=0)
+    >>> [name for name, _ in seg3d.steps]
+    ['superpixels', 'regionstats', 'regionclassifier']
     """
+    if autoencoder == "auto":
+        autoencoder = spacing is None
+    superpixels = Superpixels(
+        method, n_segments=n_segments, spacing=spacing, n_jobs=n_jobs
+    )
     steps = [
-        ("superpixels", Superpixels(method, n_segments=n_segments, n_jobs=n_jobs)),
+        ("superpixels", superpixels),
         (
             "regionstats",
             RegionStats(

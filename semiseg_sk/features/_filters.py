@@ -60,9 +60,9 @@ from numbers import Real
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..utils.validation import check_image
+from ..utils.validation import check_image, check_spacing, n_channels
 
-__all__ = ["filter_bank", "filter_bank_names"]
+__all__ = ["filter_bank", "filter_bank_names", "symmetric_eigenvalues"]
 
 #: ilastik's default scales (``defaultScales`` of its feature selection).
 ILASTIK_SIGMAS = (0.3, 0.7, 1.0, 1.6, 3.5, 5.0, 10.0)
@@ -123,26 +123,28 @@ def _check_dtype(dtype):
     return dtype
 
 
-def _layout(n_channels, sigmas):
+def _layout(n_channels, sigmas, ndim=2):
     """Column of every (filter, scale) block and the names of all columns.
 
     ilastik's order: filter family, then scale, then input channel, then the
-    filter's output (eigenvalue) index.
+    filter's output (eigenvalue) index. A volume (``ndim=3``) has three
+    eigenvalues per tensor.
     """
     start, names, offset = {}, [], 0
     for key, title, n_out in _FILTERS:
+        n_out = ndim if n_out > 1 else 1
         for sigma in sigmas:
             if key != "GaussianSmoothing" and sigma < _MIN_SCALE:
                 continue
             start[key, sigma] = offset
             width = n_out * n_channels
-            name = f"{title} (σ={sigma}) in 2D"
+            name = f"{title} (σ={sigma}) in {ndim}D"
             names += [name] if width == 1 else [f"{name} [{i}]" for i in range(width)]
             offset += width
     return start, names
 
 
-def filter_bank_names(n_channels=1, *, sigmas=ILASTIK_SIGMAS):
+def filter_bank_names(n_channels=1, *, sigmas=ILASTIK_SIGMAS, ndim=2):
     """Names of the columns of :func:`filter_bank`, as ilastik names them.
 
     Parameters
@@ -151,6 +153,9 @@ def filter_bank_names(n_channels=1, *, sigmas=ILASTIK_SIGMAS):
         Channels of the image (1 for grey).
     sigmas : sequence of float, default=(0.3, 0.7, 1.0, 1.6, 3.5, 5.0, 10.0)
         The scales, as given to :func:`filter_bank`.
+    ndim : {2, 3}, default=2
+        3 for the features of a volume (``filter_bank(..., spacing=...)``):
+        names end in ``in 3D`` and tensors have three eigenvalues.
 
     Returns
     -------
@@ -179,7 +184,9 @@ def filter_bank_names(n_channels=1, *, sigmas=ILASTIK_SIGMAS):
         or n_channels < 1
     ):
         raise ValueError(f"n_channels must be a positive int; got {n_channels!r}.")
-    return _layout(int(n_channels), _check_sigmas(sigmas))[1]
+    if ndim not in (2, 3):
+        raise ValueError(f"ndim must be 2 or 3; got {ndim!r}.")
+    return _layout(int(n_channels), _check_sigmas(sigmas), ndim)[1]
 
 
 def _kernel(sigma, order, window):
@@ -277,7 +284,7 @@ def _scatter(out, planes):
             band[..., col] = plane[r : r + step]
 
 
-def filter_bank(image, *, sigmas=ILASTIK_SIGMAS, dtype=np.float32):
+def filter_bank(image, *, sigmas=ILASTIK_SIGMAS, dtype=np.float32, spacing=None):
     """ilastik's default pixel features of one image.
 
     Per channel: Gaussian Smoothing, Laplacian of Gaussian, Gaussian
@@ -300,6 +307,14 @@ def filter_bank(image, *, sigmas=ILASTIK_SIGMAS, dtype=np.float32):
         Scales, ilastik's defaults. Each must be positive, and distinct.
     dtype : {np.float32, np.float64}, default=np.float32
         Type of the features and of every computation, float32 as in ilastik.
+    spacing : tuple of 3 float, default=None
+        With a voxel size ``(dz, dy, dx)``, ``image`` is a volume of shape
+        (Z, Y, X) or (Z, Y, X, C) and the features are ilastik's 3-D ones:
+        the same filters along the three axes, the structure tensor and the
+        Hessian with three eigenvalues each (61 features per channel with
+        the default scales). Scales are in units of the smallest voxel side;
+        along a coarser axis a filter spans proportionally fewer voxels, and
+        derivatives are per unit of the smallest side.
 
     Returns
     -------
@@ -307,7 +322,8 @@ def filter_bank(image, *, sigmas=ILASTIK_SIGMAS, dtype=np.float32):
         C-contiguous; ``n_features = C * (len(sigmas) + 6 * k)`` with ``k``
         the number of scales of at least 0.7 (49 per channel by default).
         Columns in ilastik's order (filter, then scale, then channel, then
-        eigenvalue), named by :func:`filter_bank_names`.
+        eigenvalue), named by :func:`filter_bank_names`. (Z, Y, X,
+        n_features) for a volume, ``n_features = C * (len(sigmas) + 8 * k)``.
 
     Notes
     -----
@@ -329,7 +345,9 @@ def filter_bank(image, *, sigmas=ILASTIK_SIGMAS, dtype=np.float32):
     >>> names[features.shape[-1] - 1]
     'Hessian of Gaussian Eigenvalues (σ=10.0) in 2D [1]'
     """
-    image = check_image(image, name="image", index=None, min_size=1)
+    spacing = check_spacing(spacing)
+    ndim = 2 if spacing is None else 3
+    image = check_image(image, name="image", index=None, min_size=1, ndim=ndim)
     sigmas = _check_sigmas(sigmas)
     dtype = _check_dtype(dtype)
     # Squared gradients must not overflow: about 1.8e15 in float32.
@@ -342,12 +360,131 @@ def filter_bank(image, *, sigmas=ILASTIK_SIGMAS, dtype=np.float32):
                 f"{dtype} filters when squared; expected magnitudes up to "
                 f"{limit:.3g}, e.g. rescale the image to [0, 1]."
             )
-    n_channels = 1 if image.ndim == 2 else image.shape[2]
-    start, names = _layout(n_channels, sigmas)
+    if spacing is not None:
+        return _filter_bank_volume(image, sigmas, dtype, spacing)
+    n_ch = 1 if image.ndim == 2 else image.shape[2]
+    start, names = _layout(n_ch, sigmas)
     out = np.empty(image.shape[:2] + (len(names),), dtype=dtype)
-    for c in range(n_channels):
+    for c in range(n_ch):
         plane = image if image.ndim == 2 else image[..., c]
         plane = np.ascontiguousarray(plane, dtype=dtype)  # a copy or a view
         for sigma in sigmas:
             _scatter(out, _scale_features(plane, sigma, start, c))
+    return out
+
+
+# -- volumes -----------------------------------------------------------------
+
+# Per-axis kernel scales below this (a fine scale along a coarse axis) are
+# raised to it: the derivative kernels are then central differences, and
+# their normalisation stays finite.
+_MIN_AXIS_SIGMA = 0.1
+
+
+def symmetric_eigenvalues(a, b, c, d, e, f):
+    """Eigenvalues of [[a, d, e], [d, b, f], [e, f, c]] per voxel, largest first.
+
+    The closed form of Smith (1961): no per-voxel matrix is built, so the
+    memory is a few arrays the size of the inputs. Computed in float64.
+
+    Returns
+    -------
+    l1, l2, l3 : ndarray of the inputs' shape
+    """
+    a, b, c, d, e, f = (np.asarray(x, dtype=np.float64) for x in (a, b, c, d, e, f))
+    q = (a + b + c) / 3.0
+    off = d * d + e * e + f * f
+    p = np.sqrt(((a - q) ** 2 + (b - q) ** 2 + (c - q) ** 2 + 2.0 * off) / 6.0)
+    safe = np.where(p > 0, p, 1.0)
+    # det((A - qI) / p) / 2, the cosine of three times the angle.
+    ba, bb, bc = (a - q) / safe, (b - q) / safe, (c - q) / safe
+    bd, be, bf = d / safe, e / safe, f / safe
+    r = 0.5 * (
+        ba * (bb * bc - bf * bf) - bd * (bd * bc - bf * be) + be * (bd * bf - bb * be)
+    )
+    phi = np.arccos(np.clip(r, -1.0, 1.0)) / 3.0
+    l1 = q + 2.0 * p * np.cos(phi)
+    l3 = q + 2.0 * p * np.cos(phi + 2.0 * np.pi / 3.0)
+    l2 = 3.0 * q - l1 - l3
+    return l1, l2, l3
+
+
+def _smooth_nd(image, sigmas, window):
+    for axis, sigma in enumerate(sigmas):
+        image = _correlate(image, _kernel(sigma, 0, window), axis)
+    return image
+
+
+def _volume_scale_features(volume, sigma, start, c, relative):
+    """All 3-D features of one channel at one scale, as ``{column: volume}``.
+
+    ilastik's definitions (module docstring) with every axis at its own
+    scale: ``sigma / relative[axis]`` voxels, derivatives divided by the
+    relative voxel side so that they are per unit of the smallest side.
+    """
+    axis_sigma = [max(sigma / r, _MIN_AXIS_SIGMA) for r in relative]
+    pre = [np.sqrt(s**2 - 1.0) if s > 1.0 else s for s in axis_sigma]
+    p = _smooth_nd(volume, pre, _WINDOW_PRESMOOTH)
+    s = [min(x, 1.0) for x in axis_sigma]
+    gauss = _smooth_nd(p, s, _WINDOW_FILTER)
+    planes = {start["GaussianSmoothing", sigma] + c: gauss}
+    if sigma < _MIN_SCALE:
+        return planes
+    dog = _smooth_nd(p, [_DOG_RATIO * x for x in s], _WINDOW_FILTER)
+    planes[start["DifferenceOfGaussians", sigma] + c] = np.subtract(gauss, dog, dog)
+
+    def deriv(out, orders):
+        for axis, order in enumerate(orders):
+            k = _kernel(s[axis], order, _WINDOW_FILTER) / relative[axis] ** order
+            out = _correlate(out, k.astype(np.float64), axis)
+        return out
+
+    grad = [deriv(p, o) for o in ((1, 0, 0), (0, 1, 0), (0, 0, 1))]
+    hess = {
+        (i, j): deriv(p, tuple((i == k) + (j == k) for k in range(3)))
+        for i in range(3)
+        for j in range(i, 3)
+    }
+    del p
+    planes[start["LaplacianOfGaussian", sigma] + c] = (
+        hess[0, 0] + hess[1, 1] + hess[2, 2]
+    )
+    planes[start["GaussianGradientMagnitude", sigma] + c] = np.sqrt(
+        sum(g * g for g in grad)
+    )
+    col = start["HessianOfGaussianEigenvalues", sigma] + 3 * c
+    values = symmetric_eigenvalues(
+        hess[0, 0], hess[1, 1], hess[2, 2], hess[0, 1], hess[0, 2], hess[1, 2]
+    )
+    del hess
+    for k, v in enumerate(values):
+        planes[col + k] = v.astype(volume.dtype)
+    outer = [_OUTER_RATIO * x for x in s]
+    t = {
+        (i, j): _smooth_nd(grad[i] * grad[j], outer, _WINDOW_FILTER)
+        for i in range(3)
+        for j in range(i, 3)
+    }
+    del grad
+    col = start["StructureTensorEigenvalues", sigma] + 3 * c
+    values = symmetric_eigenvalues(t[0, 0], t[1, 1], t[2, 2], t[0, 1], t[0, 2], t[1, 2])
+    for k, v in enumerate(values):
+        planes[col + k] = v.astype(volume.dtype)
+    return planes
+
+
+def _filter_bank_volume(image, sigmas, dtype, spacing):
+    """filter_bank of a checked volume (Z, Y, X[, C])."""
+    relative = np.asarray(spacing) / min(spacing)
+    n_ch = n_channels(image, 3)
+    start, names = _layout(n_ch, sigmas, 3)
+    out = np.empty(image.shape[:3] + (len(names),), dtype=dtype)
+    for c in range(n_ch):
+        volume = image if image.ndim == 3 else image[..., c]
+        volume = np.ascontiguousarray(volume, dtype=dtype)
+        for sigma in sigmas:
+            for col, plane in _volume_scale_features(
+                volume, sigma, start, c, relative
+            ).items():
+                out[..., col] = plane
     return out

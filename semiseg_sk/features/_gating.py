@@ -128,7 +128,8 @@ def _strokes(X, y, targets, classes):
         n = regions.n_regions
         t = targets[offset : offset + n]
         for c in np.unique(t[t >= 0]):
-            comp, n_comp = ndi.label(lab == classes[c], structure=np.ones((3, 3)))
+            structure = np.ones((3,) * lab.ndim)
+            comp, n_comp = ndi.label(lab == classes[c], structure=structure)
             on = comp > 0
             counts = sparse.coo_matrix(
                 (np.ones(int(on.sum())), (regions.segments[on], comp[on] - 1)),
@@ -407,6 +408,8 @@ class FeatureGate(RegionFeatureMixin, BaseEstimator):
     True
     """
 
+    _supports_volumes = True
+
     _parameter_constraints = {
         "blocks": [dict, None],
         "base": [str, None],
@@ -479,7 +482,9 @@ class FeatureGate(RegionFeatureMixin, BaseEstimator):
                 "unlabeled pixels): it chooses the feature blocks from the "
                 "scribbles."
             )
-        y = check_labels(y, [r.shape for r in X], name="y", require_labeled=True)
+        y = check_labels(
+            y, [r.shape for r in X], name="y", require_labeled=True, ndim=X[0].ndim
+        )
         X = self._check_fit_input(X)
         names = list(X[0].feature_names)
         blocks = feature_blocks(names, self.blocks)

@@ -15,6 +15,7 @@ from ..utils._docstring import docstring
 from ..utils._image import as_feature_image, channels_last
 from ..utils._parallel import N_JOBS, capped_n_jobs
 from ..utils.fixes import Interval, _fit_context
+from ._volume_features import VOLUME_KINDS, VolumeFeatures, slabs
 
 __all__ = ["RegionStats"]
 
@@ -25,10 +26,37 @@ def _sigmas(sigma_min, sigma_max, num_sigma):
     return np.logspace(np.log2(sigma_min), np.log2(sigma_max), num=num_sigma, base=2)
 
 
+def _volume_filter_stats(regions, image, params):
+    """Region mean and std of the multiscale features of a volume, slab by slab.
+
+    Sums and sums of squares are accumulated per region, so that the
+    features of the whole volume are never held at once.
+    """
+    sigmas = _sigmas(params["sigma_min"], params["sigma_max"], params["num_sigma"])
+    features = VolumeFeatures(image, sigmas, regions.relative_spacing)
+    seg = regions.segments
+    n = regions.n_regions
+    total = np.zeros((n, features.n_features))
+    squares = np.zeros_like(total)
+    for z0, z1 in slabs(regions.shape):
+        block = features.slab(z0, z1).reshape(-1, features.n_features)
+        labels = seg[z0:z1].ravel()
+        for d in range(features.n_features):
+            column = block[:, d].astype(np.float64)
+            total[:, d] += np.bincount(labels, column, minlength=n)
+            squares[:, d] += np.bincount(labels, column * column, minlength=n)
+    counts = np.bincount(seg.ravel(), minlength=n)[:, None]
+    mean, sq = total / counts, squares / counts
+    return [mean, np.sqrt(np.maximum(sq - mean * mean, 0.0))]
+
+
 def _stats_block(regions, params):
     """Feature block of one Regions; a pure function so joblib can run it."""
-    image = channels_last(as_feature_image(regions.image, params["convert2lab"]))
-    n_ch = image.shape[2]
+    ndim = regions.ndim
+    image = channels_last(
+        as_feature_image(regions.image, params["convert2lab"], ndim), ndim
+    )
+    n_ch = image.shape[-1]
     blocks = []
     if params["intensity"]:
         mean, std = regions.mean_std(image)
@@ -38,7 +66,9 @@ def _stats_block(regions, params):
                 regions.quantiles(image[..., c], params["quantiles"])
                 for c in range(n_ch)
             ]
-    if params["filters"]:
+    if params["filters"] and ndim == 3:
+        blocks += _volume_filter_stats(regions, image, params)
+    elif params["filters"]:
         responses = multiscale_basic_features(
             image,
             sigma_min=params["sigma_min"],
@@ -74,7 +104,7 @@ def _check_magnitude(X):
             )
 
 
-def _stats_names(n_ch, params, labels=None):
+def _stats_names(n_ch, params, ndim=2, labels=None):
     names = []
     if params["convert2lab"] and n_ch == 3:
         ch = ["L", "a", "b"]
@@ -88,6 +118,8 @@ def _stats_names(n_ch, params, labels=None):
             ]
     if params["filters"]:
         kinds = ["intensity", "edges", "hessian0", "hessian1"]
+        if ndim == 3:
+            kinds = list(VOLUME_KINDS)
         sigmas = _sigmas(params["sigma_min"], params["sigma_max"], params["num_sigma"])
         # multiscale_basic_features orders channel-major, then scale, then kind.
         per_channel = [f"{k}_s{s:g}" for s in sigmas for k in kinds]
@@ -95,8 +127,10 @@ def _stats_names(n_ch, params, labels=None):
         names += [f"{f}_mean" for f in filt] + [f"{f}_std" for f in filt]
     if params["position"]:
         names += ["centroid_row", "centroid_col"]
+        if ndim == 3:
+            names.insert(len(names) - 2, "centroid_z")
     if params["area"]:
-        names += ["area_fraction"]
+        names += ["area_fraction" if ndim == 2 else "volume_fraction"]
     return names
 
 
@@ -110,6 +144,14 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
     magnitude and Hessian eigenvalues, as in
     :func:`skimage.feature.multiscale_basic_features`); the region's centroid
     relative to the image size; and its area as a fraction of the image.
+
+    On volumes (Regions with a ``spacing``, see :class:`Superpixels`) the
+    filters are their 3-D counterparts: Gaussian-smoothed intensity,
+    gradient magnitude and the three Hessian eigenvalues, every Gaussian
+    ``sigma`` wide in units of the smallest voxel side (fewer voxels along a
+    coarser axis), computed a slab of slices at a time; the position is the
+    (z, row, col) centroid relative to the volume's shape, and the size the
+    region's fraction of the volume.
 
     Parameters
     ----------
@@ -174,6 +216,8 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
     >>> list(RegionStats(filters=False).fit(regions).get_feature_names_out())[:3]
     ['ch0_mean', 'ch0_std', 'ch0_q10']
     """
+
+    _supports_volumes = True
 
     _parameter_constraints = {
         "intensity": ["boolean"],
@@ -265,7 +309,9 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
             )
         X = self._check_fit_input(X)
         labels = channel_labels(self.channels_, self.channel_names_)
-        self.block_feature_names_ = _stats_names(len(labels), self._params(), labels)
+        self.block_feature_names_ = _stats_names(
+            len(labels), self._params(), X[0].ndim, labels
+        )
         self.n_features_out_ = len(self.block_feature_names_)
         return self
 

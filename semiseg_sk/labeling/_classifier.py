@@ -134,7 +134,9 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
     ending in one) are fitted on every region of every image, labeled or not;
     supervised classifiers on the labeled regions only. Region probabilities
     are painted back onto the pixels of each region, or, with ``refiner``,
-    blended at every pixel with a pixel classifier's.
+    blended at every pixel with a pixel classifier's. Volumes (Regions with a
+    ``spacing``) work the same way: region probabilities are painted back
+    onto the voxels, and label maps are (Z, Y, X).
 
     Parameters
     ----------
@@ -312,10 +314,12 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         if self.estimator is not None:
             check_classifier(self.estimator, "estimator", "RegionClassifier")
         X = check_regions(X, name="X", estimator="RegionClassifier")
-        y = check_labels(y, [r.shape for r in X], name="y", require_labeled=True)
+        y = check_labels(
+            y, [r.shape for r in X], name="y", require_labeled=True, ndim=X[0].ndim
+        )
         features = self._features(X)
         self.n_features_in_ = features.shape[1]
-        self.n_channels_ = n_channels(X[0].image)
+        self.n_channels_ = n_channels(X[0].image, X[0].ndim)
         self.classes_ = np.unique(np.concatenate([lab[lab >= 0] for lab in y]))
         targets = region_targets(X, y, self.classes_)
         self.region_labels_ = np.where(
@@ -496,7 +500,7 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
         check_is_fitted(self)
         X = check_regions(X, name="X", estimator="RegionClassifier")
-        y = check_labels(y, [r.shape for r in X], name="y")
+        y = check_labels(y, [r.shape for r in X], name="y", ndim=X[0].ndim)
         unseen = unseen_classes(y, self.classes_)
         if unseen:
             warnings.warn(

@@ -26,9 +26,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._regions import check_regions
-from ..utils._channels import CHANNEL_CONSTRAINTS, resolve_channels, select_channels
+from ..features._stats import _sigmas
+from ..features._volume_features import VolumeFeatures, slabs
+from ..utils._channels import (
+    CHANNEL_CONSTRAINTS,
+    resolve_channels,
+    select_channels,
+    selected_regions,
+)
 from ..utils._docstring import docstring
-from ..utils._image import as_feature_image
+from ..utils._image import as_feature_image, channels_last
 from ..utils._parallel import N_JOBS, capped_n_jobs
 from ..utils._random import RANDOM_STATE, draw_seed
 from ..utils.fixes import HasMethods, Interval, StrOptions, _fit_context
@@ -62,21 +69,47 @@ def pixel_features(image, sigma_min, sigma_max, convert2lab):
     return feats.reshape(-1, feats.shape[-1])
 
 
+def volume_features(regions, sigma_min, sigma_max, convert2lab):
+    """The 3-D multiscale features of a volume's Regions, computed slab by slab."""
+    image = channels_last(as_feature_image(regions.image, convert2lab, 3), 3)
+    sigmas = _sigmas(sigma_min, sigma_max, None)
+    return VolumeFeatures(image, sigmas, regions.relative_spacing)
+
+
 class _PixelFeatures:
     """The pixel feature stack of each image of X, computed on demand.
 
     Stacks are not kept: one lives at a time, so memory does not grow with
-    the number or the size of the images beyond one image's stack.
+    the number or the size of the images beyond one image's stack. A volume
+    gets a :class:`VolumeFeatures` instead, whose features are computed a
+    slab at a time; the last one is kept, for fitting then predicting it.
     """
 
     def __init__(self, refiner, X):
         self.refiner = refiner
         self.X = X
+        self._volume = (None, None)
 
     def __call__(self, i):
         r = self.refiner
         image = select_channels(self.X[i].image, getattr(r, "channels_", None))
         return pixel_features(image, r.sigma_min, r.sigma_max, r.convert2lab)
+
+    def volume(self, i):
+        """The :class:`VolumeFeatures` of volume ``i``."""
+        if self._volume[0] != i:
+            r = self.refiner
+            self._volume = (i, None)  # free the last one first
+            self._volume = (
+                i,
+                volume_features(
+                    selected_regions([self.X[i]], getattr(r, "channels_", None))[0],
+                    r.sigma_min,
+                    r.sigma_max,
+                    r.convert2lab,
+                ),
+            )
+        return self._volume[1]
 
     def rows(self, image_index, pixel_index):
         """Feature rows of the given (image, flat pixel) pairs, one image at a time.
@@ -87,10 +120,13 @@ class _PixelFeatures:
         out = None
         for i in np.unique(image_index):
             where = np.flatnonzero(image_index == i)
-            stack = self(i)
+            if self.X[i].ndim == 3:
+                rows = self.volume(i).rows(pixel_index[where])
+            else:
+                rows = self(i)[pixel_index[where]]
             if out is None:
-                out = np.empty((image_index.size, stack.shape[1]), dtype=np.float32)
-            out[where] = stack[pixel_index[where]]
+                out = np.empty((image_index.size, rows.shape[1]), dtype=np.float32)
+            out[where] = rows
         return out
 
 
@@ -206,6 +242,14 @@ class PixelRefiner(BaseEstimator):
     margin and the interpolated probabilities stand: the masks are those of
     evaluating every pixel but for structures that the grid misses entirely,
     at a fraction of the cost.
+
+    Volumes (Regions with a ``spacing``): the pixel features are the 3-D
+    multiscale features of :class:`~semiseg_sk.RegionStats` on volumes (every
+    Gaussian ``sigma`` wide in units of the smallest voxel side), computed,
+    classified and blended a slab of slices at a time; the pixel classifier
+    runs on every voxel (``coarse_stride`` applies to 2-D images only), and
+    snapping measures ``snap_width`` and ``snap_sigma`` in units of the
+    smallest voxel side too.
 
     Snapping: every pixel closer than ``snap_width`` pixels to a class
     boundary of the blended probabilities takes the probabilities of the
@@ -328,17 +372,23 @@ class PixelRefiner(BaseEstimator):
         if self.estimator is not None:
             check_classifier(self.estimator, "estimator", "PixelRefiner")
         X = check_regions(X, name="X", estimator="PixelRefiner")
-        y = check_labels(y, [r.shape for r in X], name="y", require_labeled=True)
+        y = check_labels(
+            y, [r.shape for r in X], name="y", require_labeled=True, ndim=X[0].ndim
+        )
         if self.sigma_min > self.sigma_max:
             raise ValueError(
                 f"sigma_min={self.sigma_min} is larger than "
                 f"sigma_max={self.sigma_max}; expected sigma_min <= sigma_max."
             )
         channels = resolve_channels(
-            self.channels, self.channel_names, X[0].image, estimator="PixelRefiner"
+            self.channels,
+            self.channel_names,
+            X[0].image,
+            ndim=X[0].ndim,
+            estimator="PixelRefiner",
         )
         self.channels_, self.channel_names_ = channels
-        self.n_channels_ = n_channels(X[0].image)
+        self.n_channels_ = n_channels(X[0].image, X[0].ndim)
         self.classes_ = np.unique(np.concatenate([lab[lab >= 0] for lab in y]))
         region_proba = self._check_region_proba(X, region_proba)
         return X, y, region_proba
@@ -467,6 +517,11 @@ class PixelRefiner(BaseEstimator):
         """
         pending, n_pending = [], 0
         for i, regions in enumerate(X):
+            if regions.ndim == 3:
+                yield from self._probas_every_pixel(pending, X, region_proba, features)
+                pending, n_pending = [], 0
+                yield self._probas_volume(regions, region_proba[i], features.volume(i))
+                continue
             if self.coarse_stride > 1 and regions.n_pixels >= _COARSE_MIN_PIXELS:
                 yield from self._probas_every_pixel(pending, X, region_proba, features)
                 pending, n_pending = [], 0
@@ -488,6 +543,23 @@ class PixelRefiner(BaseEstimator):
         for j, lo, hi in zip(batch, bounds[:-1], bounds[1:]):
             painted = X[j].paint(region_proba[j]).reshape(-1, n_classes)
             yield painted, pixel[lo:hi]
+
+    def _probas_volume(self, regions, proba, features):
+        """The blended probabilities of a volume, (n_voxels, n_classes), and None.
+
+        Features, pixel probabilities and the blend are made a slab of
+        slices at a time: memory holds the result and one slab's features.
+        """
+        seg = regions.segments
+        plane = seg.shape[1] * seg.shape[2]
+        out = np.empty((seg.size, len(self.classes_)))
+        for z0, z1 in slabs(regions.shape):
+            rows = features.slab(z0, z1).reshape(-1, features.n_features)
+            painted = proba[seg[z0:z1].ravel()]
+            out[z0 * plane : z1 * plane] = self._blend(
+                painted, self._forest_proba(rows)
+            )
+        return out, None
 
     def _probas_coarse_to_fine(self, regions, proba, stack):
         """Region and pixel probabilities of one large image, coarse to fine.
@@ -547,10 +619,13 @@ class PixelRefiner(BaseEstimator):
             painted = painted.reshape(*regions.shape, n_classes)
             out.append(
                 snap_to_edges(
-                    select_channels(regions.image, getattr(self, "channels_", None)),
+                    select_channels(
+                        regions.image, getattr(self, "channels_", None), regions.ndim
+                    ),
                     painted,
                     self.snap_width,
                     self.snap_sigma,
+                    regions.relative_spacing,
                 )
             )
         return out

@@ -18,8 +18,15 @@ from ..utils._image import as_float_image
 __all__ = ["edge_magnitude", "snap_to_edges"]
 
 
-def edge_magnitude(image, sigma):
-    """Gradient magnitude of the Gaussian-smoothed image, over all channels."""
+def edge_magnitude(image, sigma, relative_spacing=None):
+    """Gradient magnitude of the Gaussian-smoothed image, over all channels.
+
+    With ``relative_spacing`` (a volume's voxel size over its smallest side)
+    the image is a volume (Z, Y, X[, C]); ``sigma`` and the gradient are in
+    units of the smallest voxel side.
+    """
+    if relative_spacing is not None:
+        return _volume_edge_magnitude(image, sigma, relative_spacing)
     smooth = gaussian(
         as_float_image(image), sigma, channel_axis=None if image.ndim == 2 else -1
     )
@@ -28,7 +35,18 @@ def edge_magnitude(image, sigma):
     return np.sqrt(sum(sobel(smooth[..., c]) ** 2 for c in range(smooth.shape[-1])))
 
 
-def snap_to_edges(image, proba, width, sigma):
+def _volume_edge_magnitude(image, sigma, relative):
+    volume = as_float_image(image)
+    volume = volume[..., None] if volume.ndim == 3 else volume
+    total = 0.0
+    for c in range(volume.shape[3]):
+        smooth = ndi.gaussian_filter(volume[..., c], [sigma / r for r in relative])
+        for axis, r in enumerate(relative):
+            total = total + (sobel(smooth, axis=axis) / r) ** 2
+    return np.sqrt(total)
+
+
+def snap_to_edges(image, proba, width, sigma, relative_spacing=None):
     """Move class boundaries onto the image edges within ``width`` pixels.
 
     Every pixel closer than ``width`` (Euclidean, in pixels) to a boundary of
@@ -47,6 +65,9 @@ def snap_to_edges(image, proba, width, sigma):
         Half-width of the band around the boundaries; 0 returns ``proba``.
     sigma : float
         Gaussian smoothing before the gradient (noise makes false edges).
+    relative_spacing : tuple of 3 float, default=None
+        For a volume (Z, Y, X[, C]), its voxel size over its smallest side:
+        ``width`` and ``sigma`` are then in units of the smallest side.
 
     Returns
     -------
@@ -58,7 +79,7 @@ def snap_to_edges(image, proba, width, sigma):
     boundaries = find_boundaries(proba.argmax(axis=-1), mode="thick")
     if not boundaries.any():
         return proba
-    band = ndi.distance_transform_edt(~boundaries) <= width
+    band = ndi.distance_transform_edt(~boundaries, sampling=relative_spacing) <= width
     if band.all():
         return proba  # no pixel is far enough from a boundary to be a marker
     # Marker i + 1 is flat pixel i. Only the pixels just outside the band can
@@ -66,7 +87,8 @@ def snap_to_edges(image, proba, width, sigma):
     rim = ndi.binary_dilation(band) & ~band
     markers = np.zeros(band.shape, dtype=np.intp)
     markers[rim] = np.flatnonzero(rim) + 1
-    source = watershed(edge_magnitude(image, sigma), markers, mask=band | rim) - 1
+    edges = edge_magnitude(image, sigma, relative_spacing)
+    source = watershed(edges, markers, mask=band | rim) - 1
     flat = proba.reshape(-1, proba.shape[-1])
     out = proba.copy()
     out[band] = flat[source[band]]

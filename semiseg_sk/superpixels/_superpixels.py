@@ -17,7 +17,13 @@ from ..utils._docstring import docstring
 from ..utils._image import as_float_image, check_pixel_scale, pixel_scale
 from ..utils._parallel import N_JOBS, capped_n_jobs
 from ..utils.fixes import Interval, StrOptions, _fit_context
-from ..utils.validation import check_images, check_labels, check_list, n_channels
+from ..utils.validation import (
+    check_images,
+    check_labels,
+    check_list,
+    check_spacing,
+    n_channels,
+)
 from ._methods import METHODS
 
 __all__ = ["Superpixels"]
@@ -38,7 +44,9 @@ def _check_method_params(method, params):
         )
 
 
-def _segment_or_explain(index, image, method, n_segments, compactness, params):
+def _segment_or_explain(
+    index, image, method, n_segments, compactness, params, spacing=None
+):
     """Packed region map (0..n-1) of one image and its number of regions.
 
     The map comes back packed (``pack_segments``), so that a parallel run
@@ -46,8 +54,11 @@ def _segment_or_explain(index, image, method, n_segments, compactness, params):
     the image index.
     """
     image = as_float_image(image)
+    relative = None if spacing is None else tuple(np.divide(spacing, min(spacing)))
     try:
-        labels = METHODS[method].segment(image, n_segments, compactness, params)
+        labels = METHODS[method].segment(
+            image, n_segments, compactness, params, relative
+        )
     except (TypeError, ValueError) as exc:
         error = TypeError if isinstance(exc, TypeError) else ValueError
         raise error(
@@ -66,6 +77,9 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
     The first step of a semiseg_sk pipeline. Regions given as input (for
     example made by hand with :class:`~semiseg_sk.Regions`) pass through
     unchanged, so users can bring their own segmentation.
+
+    With ``spacing``, every image is a volume and its regions are
+    supervoxels (``"slic"`` and ``"watershed"`` only).
 
     Parameters
     ----------
@@ -90,6 +104,16 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         the defaults above.
     {channels}
     {channel_names}
+    spacing : tuple of 3 float, default=None
+        None: images are 2-D, (H, W) grey or (H, W, C). Three positive numbers
+        ``(dz, dy, dx)``: every image is a volume, (Z, Y, X) grey or
+        (Z, Y, X, C), with voxels of that size (any unit, only the ratios
+        matter). Supervoxels then have about the same physical size along
+        every axis, as wide as the superpixels ``n_segments`` gives one
+        (Y, X) slice: a volume gets about ``n_segments ** 1.5 * depth /
+        sqrt(height * width)`` of them (physical extents). The Regions carry
+        the spacing, so that the later steps read it.
+        ``"felzenszwalb"`` and ``"quickshift"`` are 2-D only.
     {n_jobs}
 
     Attributes
@@ -141,6 +165,7 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         "compactness": [Interval(Real, 0, None, closed="neither"), None],
         "method_params": [dict, None],
         **CHANNEL_CONSTRAINTS,
+        "spacing": ["array-like", None],
         "n_jobs": N_JOBS,
     }
 
@@ -153,6 +178,7 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         method_params=None,
         channels=None,
         channel_names=None,
+        spacing=None,
         n_jobs=None,
     ):
         self.method = method
@@ -161,6 +187,7 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         self.method_params = method_params
         self.channels = channels
         self.channel_names = channel_names
+        self.spacing = spacing
         self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -191,41 +218,71 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
             Notes), e.g. uint8 images mixed with float images of 0..255.
         """
         X = check_list(X, "X")
-        images = self._images(X, n_channels_expected=None)
+        spacing = self._spacing()
+        images = self._images(X, n_channels_expected=None, spacing=spacing)
+        ndim = 2 if spacing is None else 3
         if y is not None:
-            check_labels(y, [image.shape for image in images], name="y")
+            check_labels(y, [image.shape for image in images], name="y", ndim=ndim)
         _check_method_params(self.method, self.method_params or {})
         self._check_sizes(X, images)
         channels = resolve_channels(
-            self.channels, self.channel_names, images[0], estimator="Superpixels"
+            self.channels,
+            self.channel_names,
+            images[0],
+            ndim=ndim,
+            estimator="Superpixels",
         )
-        selected = [select_channels(image, channels[0]) for image in images]
-        self.n_channels_ = n_channels(images[0])
+        selected = [select_channels(image, channels[0], ndim) for image in images]
+        self.n_channels_ = n_channels(images[0], ndim)
         self.channels_, self.channel_names_ = channels
-        self.pixel_scale_ = pixel_scale(selected, name="X")
+        self.pixel_scale_ = pixel_scale(selected, name="X", ndim=ndim)
         return self
 
+    def _spacing(self):
+        """The checked spacing; a clear error for a 2-D-only method."""
+        spacing = check_spacing(self.spacing)
+        if spacing is not None and not METHODS[self.method].volumes:
+            volume_methods = sorted(m for m in METHODS if METHODS[m].volumes)
+            raise ValueError(
+                f"Superpixels(method={self.method!r}) splits 2-D images only, "
+                f"but spacing={self.spacing!r} makes every image a volume; "
+                f"expected method in {volume_methods} for volumes."
+            )
+        return spacing
+
     @staticmethod
-    def _images(X, n_channels_expected):
+    def _images(X, n_channels_expected, spacing):
         """The images of a list of images or Regions, checked."""
+        ndim = 2 if spacing is None else 3
+        for i, x in enumerate(X):
+            if isinstance(x, Regions) and x.ndim != ndim:
+                raise ValueError(
+                    f"X[{i}] is a Regions with spacing={x.spacing} but "
+                    f"Superpixels has spacing={spacing}; expected the "
+                    f"spacing of the Regions given, None for 2-D images."
+                )
         return check_images(
             [x.image if isinstance(x, Regions) else x for x in X],
             name="X",
             n_channels_expected=n_channels_expected,
             estimator="Superpixels",
+            ndim=ndim,
         )
 
     def _check_sizes(self, X, images):
-        """n_segments must not exceed the pixels of an image to segment."""
+        """n_segments must not exceed the pixels of an image (of a slice) to segment."""
         if not METHODS[self.method].uses_n_segments:
             return
+        volume = self.spacing is not None
         for i, image in enumerate(images):
-            n_pixels = image.shape[0] * image.shape[1]
+            n_pixels = image.shape[volume] * image.shape[volume + 1]
             if self.n_segments > n_pixels and not isinstance(X[i], Regions):
+                what = "a slice (Y * X)" if volume else "height * width"
                 raise ValueError(
                     f"n_segments={self.n_segments} is larger than the "
-                    f"{n_pixels} pixels of X[{i}] (shape {image.shape}); expected "
-                    f"n_segments <= height * width of every image."
+                    f"{n_pixels} pixels of {'a slice of ' if volume else ''}X[{i}] "
+                    f"(shape {image.shape}); expected n_segments <= {what} of "
+                    f"every image."
                 )
 
     def transform(self, X):
@@ -250,16 +307,22 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = check_list(X, "X")
-        images = self._images(X, n_channels_expected=self.n_channels_)
+        spacing = self._spacing()
+        ndim = 2 if spacing is None else 3
+        images = self._images(X, n_channels_expected=self.n_channels_, spacing=spacing)
         selected = [
-            select_channels(x, getattr(self, "channels_", None)) for x in images
+            select_channels(x, getattr(self, "channels_", None), ndim) for x in images
         ]
         params = dict(self.method_params or {})
         self._check_sizes(X, images)
         # Models saved before pixel_scale_ existed have none to compare with.
         if hasattr(self, "pixel_scale_"):
             check_pixel_scale(
-                self.pixel_scale_, selected, name="X", estimator="Superpixels"
+                self.pixel_scale_,
+                selected,
+                name="X",
+                estimator="Superpixels",
+                ndim=ndim,
             )
         todo = [
             (i, img) for i, img in enumerate(selected) if not isinstance(X[i], Regions)
@@ -272,12 +335,15 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
                 self.n_segments,
                 self.compactness,
                 params,
+                spacing,
             )
             for i, img in todo
         )
         out = list(X)
         for (i, _), (packed, n_regions) in zip(todo, segments):
-            out[i] = Regions._from_trusted(images[i], packed, None, None, n_regions)
+            out[i] = Regions._from_trusted(
+                images[i], packed, None, None, n_regions, spacing
+            )
         return out
 
     def fit_transform(self, X, y=None):

@@ -34,13 +34,13 @@ CHANNEL_CONSTRAINTS = {
 }
 
 
-def has_channel_axis(image):
-    """Whether the last axis of a checked image holds its channels."""
-    return image.ndim == 3
+def has_channel_axis(image, ndim=2):
+    """Whether a checked image (``ndim`` spatial axes) has a channel axis, last."""
+    return image.ndim == ndim + 1
 
 
-def _n_channels(image):
-    return image.shape[-1] if has_channel_axis(image) else 1
+def _n_channels(image, ndim):
+    return image.shape[-1] if has_channel_axis(image, ndim) else 1
 
 
 def _check_names(channel_names, n_channels, where):
@@ -96,7 +96,7 @@ def _index(item, names, n_channels, where, channels):
 
 
 def resolve_channels(
-    channels, channel_names, image, *, name="X", index=0, estimator=None
+    channels, channel_names, image, *, ndim=2, name="X", index=0, estimator=None
 ):
     """The channel indices and names that ``channels`` selects in ``image``.
 
@@ -106,8 +106,11 @@ def resolve_channels(
         The step's ``channels`` parameter; None selects every channel.
     channel_names : sequence of str, or None
         The step's ``channel_names`` parameter: one name per channel.
-    image : ndarray of shape (H, W) or (H, W, C)
-        A checked image; every image of the list has its channel count.
+    image : ndarray of shape (H, W[, C]) or (Z, Y, X[, C])
+        A checked image or volume; every image of the list has its channel
+        count.
+    ndim : {2, 3}, default=2
+        Number of spatial axes of ``image``: 3 for a volume.
     name : str, default="X"
         Name of the argument holding the images, used in errors.
     index : int, default=0
@@ -119,7 +122,7 @@ def resolve_channels(
     -------
     channels_ : tuple of int
         The selected channel indices, in the order given (``(0,)`` for a
-        grey image).
+        grey image or volume).
     channel_names_ : tuple of str or None
         Their names, when ``channel_names`` is given.
 
@@ -143,15 +146,15 @@ def resolve_channels(
     ((0,), ('dapi',))
     """
     try:
-        return _resolve(channels, channel_names, image, f"{name}[{index}]")
+        return _resolve(channels, channel_names, image, ndim, f"{name}[{index}]")
     except (TypeError, ValueError) as exc:
         if estimator is None:
             raise
         raise type(exc)(f"{estimator}: {exc}") from None
 
 
-def _resolve(channels, channel_names, image, where):
-    n_channels = _n_channels(image)
+def _resolve(channels, channel_names, image, ndim, where):
+    n_channels = _n_channels(image, ndim)
     names = None
     if channel_names is not None:
         names = _check_names(channel_names, n_channels, where)
@@ -163,7 +166,7 @@ def _resolve(channels, channel_names, image, where):
             f"indices or names, e.g. [{channels!r}]."
         )
     shown = list(channels)
-    if not has_channel_axis(image):
+    if not has_channel_axis(image, ndim):
         raise ValueError(
             f"channels={shown!r} but {where} is a grey image of shape "
             f"{image.shape} (no channel axis); expected channels=None for grey "
@@ -184,13 +187,14 @@ def _resolve(channels, channel_names, image, where):
     return selected, None if names is None else tuple(names[c] for c in selected)
 
 
-def select_channels(image, channels_):
+def select_channels(image, channels_, ndim=2):
     """The selected channels of one image; the image itself when all are.
 
     One selected channel gives a grey ``(H, W)`` image (a view), several an
-    ``(H, W, k)`` copy in the order of ``channels_``.
+    ``(H, W, k)`` copy in the order of ``channels_``; the same for a volume
+    (``ndim=3``).
     """
-    if channels_ is None or not has_channel_axis(image):
+    if channels_ is None or not has_channel_axis(image, ndim):
         return image
     channels_ = tuple(channels_)
     if channels_ == tuple(range(image.shape[-1])):
@@ -209,7 +213,7 @@ def selected_regions(X, channels_):
     """
     out = []
     for regions in X:
-        image = select_channels(regions.image, channels_)
+        image = select_channels(regions.image, channels_, regions.ndim)
         if image is regions.image:
             out.append(regions)
             continue

@@ -50,16 +50,17 @@ def as_float_image(image):
     return img_as_float(image)
 
 
-def as_feature_image(image, convert2lab):
+def as_feature_image(image, convert2lab, ndim=2):
     """The float image that features are computed on.
 
     With ``convert2lab``, a 3-channel image is taken as RGB and converted to
     CIE Lab, each channel scaled to about [0, 1] (L / 100, (a + 128) / 255,
     (b + 128) / 255): luminance and colour then vary along separate axes, as
-    in scikit-image's SLIC. Other images are returned as floats.
+    in scikit-image's SLIC. Other images are returned as floats. ``ndim`` is
+    the number of spatial axes (3 for a volume).
     """
     image = as_float_image(image)
-    if not convert2lab or image.ndim != 3 or image.shape[2] != 3:
+    if not convert2lab or image.ndim != ndim + 1 or image.shape[ndim] != 3:
         return image
     lab = rgb2lab(image)
     lab[..., 0] /= 100.0
@@ -67,9 +68,12 @@ def as_feature_image(image, convert2lab):
     return lab.astype(image.dtype, copy=False)
 
 
-def channels_last(image):
-    """View an (H, W) or (H, W, C) image as (H, W, C)."""
-    return image[..., None] if image.ndim == 2 else image
+def channels_last(image, ndim=2):
+    """View an (H, W[, C]) image as (H, W, C), a (Z, Y, X[, C]) volume as (Z, Y, X, C).
+
+    ``ndim`` is the number of spatial axes: 3 for a volume.
+    """
+    return image[..., None] if image.ndim == ndim else image
 
 
 def scale_rule(dtype):
@@ -88,7 +92,7 @@ def scale_rule(dtype):
     return f"{dtype}, values as they are"
 
 
-def channel_peaks(image):
+def channel_peaks(image, ndim=2):
     """Largest absolute value of each channel, scaled as :func:`as_float_image` does.
 
     Computed on the stored values (two passes, no float copy of the image).
@@ -97,15 +101,18 @@ def channel_peaks(image):
     ----------
     image : ndarray of shape (H, W) or (H, W, C)
         A checked image.
+    ndim : {2, 3}, default=2
+        Number of spatial axes (3 for a volume).
 
     Returns
     -------
     peaks : ndarray of shape (C,)
         1 channel for a grey image.
     """
-    image = channels_last(image)
-    low = image.min(axis=(0, 1)).astype(np.float64)
-    high = image.max(axis=(0, 1)).astype(np.float64)
+    image = channels_last(image, ndim)
+    axes = tuple(range(ndim))
+    low = image.min(axis=axes).astype(np.float64)
+    high = image.max(axis=axes).astype(np.float64)
     peaks = np.maximum(np.abs(low), np.abs(high))
     if np.issubdtype(image.dtype, np.unsignedinteger):
         peaks /= np.iinfo(image.dtype).max
@@ -116,7 +123,7 @@ def _in_channel(c, n_channels):
     return "" if n_channels == 1 else f" in channel {c}"
 
 
-def pixel_scale(images, name="X"):
+def pixel_scale(images, name="X", ndim=2):
     """The scaling of the pixel values of ``images``, to compare others with.
 
     What :class:`~semiseg_sk.Superpixels` records at fit as ``pixel_scale_``.
@@ -131,6 +138,8 @@ def pixel_scale(images, name="X"):
         Checked images, all with the same number of channels.
     name : str, default="X"
         Name of the argument, used in the warning.
+    ndim : {2, 3}, default=2
+        Number of spatial axes (3 for volumes).
 
     Returns
     -------
@@ -140,7 +149,7 @@ def pixel_scale(images, name="X"):
         of each channel over the images (``low`` is inf for a channel that
         is zero in every image).
     """
-    peaks = np.array([channel_peaks(image) for image in images])
+    peaks = np.array([channel_peaks(image, ndim) for image in images])
     nonzero = np.where(peaks > 0, peaks, np.inf)
     low, high = nonzero.min(axis=0), peaks.max(axis=0)
     with np.errstate(invalid="ignore"):
@@ -161,7 +170,7 @@ def pixel_scale(images, name="X"):
     return {"dtypes": dtypes, "low": low, "high": high}
 
 
-def check_pixel_scale(scale, images, *, name="X", estimator="the estimator"):
+def check_pixel_scale(scale, images, *, name="X", estimator="the estimator", ndim=2):
     """Warn when ``images`` are scaled 10x larger or smaller than at fit.
 
     Parameters
@@ -174,6 +183,8 @@ def check_pixel_scale(scale, images, *, name="X", estimator="the estimator"):
         Name of the argument, used in the warning.
     estimator : str, default="the estimator"
         Name of the fitted estimator, used in the warning.
+    ndim : {2, 3}, default=2
+        Number of spatial axes (3 for volumes).
 
     Warns
     -----
@@ -183,7 +194,7 @@ def check_pixel_scale(scale, images, *, name="X", estimator="the estimator"):
     """
     found = []
     for i, image in enumerate(images):
-        peaks = channel_peaks(image)
+        peaks = channel_peaks(image, ndim)
         with np.errstate(divide="ignore", invalid="ignore"):
             larger, smaller = peaks / scale["high"], scale["low"] / peaks
         ratio = np.fmax(larger, smaller)

@@ -13,6 +13,7 @@ from sklearn.utils import get_tags
 __all__ = [
     "check_channels",
     "check_classifier",
+    "check_spacing",
     "check_image",
     "check_list",
     "check_images",
@@ -129,12 +130,55 @@ def unmasked(array, where, remedy):
     return np.asarray(array)
 
 
-def n_channels(image):
-    """Number of channels of an (H, W) or (H, W, C) image (1 for grey)."""
-    return 1 if image.ndim == 2 else image.shape[2]
+def n_channels(image, ndim=2):
+    """Number of channels of an (H, W[, C]) image or (Z, Y, X[, C]) volume (1 for grey).
+
+    ``ndim`` is the number of spatial axes: 2 for images, 3 for volumes.
+    """
+    return 1 if image.ndim == ndim else image.shape[ndim]
 
 
-def check_image(image, *, name="images", index=0, min_size=2):
+def spatial_axes(ndim):
+    """The axes of an image (``ndim=2``) or a volume (``ndim=3``), for messages."""
+    return "(H, W)" if ndim == 2 else "(Z, Y, X)"
+
+
+def check_spacing(spacing, name="spacing"):
+    """``spacing`` as None (2-D images) or a tuple of three positive floats.
+
+    Parameters
+    ----------
+    spacing : None or sequence of 3 float
+        The voxel size ``(dz, dy, dx)`` of volumes, or None for 2-D images.
+    name : str, default="spacing"
+        Name of the argument, used in error messages.
+
+    Returns
+    -------
+    spacing : None or tuple of 3 float
+    """
+    if spacing is None:
+        return None
+    expected = (
+        f"{name} must be None for 2-D images or three positive numbers "
+        f"(dz, dy, dx), the voxel size of volumes"
+    )
+    if isinstance(spacing, (str, bytes)) or not hasattr(spacing, "__len__"):
+        raise TypeError(f"{expected}; got {spacing!r}.")
+    values = list(spacing)
+    if len(values) != 3:
+        raise ValueError(f"{expected}; got {len(values)} value(s): {spacing!r}.")
+    for v in values:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(
+            v, (int, float, np.number)
+        ):
+            raise TypeError(f"{expected}; got {spacing!r}.")
+        if not (np.isfinite(v) and v > 0):
+            raise ValueError(f"{expected}; got {spacing!r}.")
+    return tuple(float(v) for v in values)
+
+
+def check_image(image, *, name="images", index=0, min_size=2, ndim=2):
     """Validate one image and return it as an ndarray, without copying it.
 
     Parameters
@@ -148,6 +192,9 @@ def check_image(image, *, name="images", index=0, min_size=2):
         argument that is a single image.
     min_size : int, default=2
         Smallest height and width accepted.
+    ndim : {2, 3}, default=2
+        Number of spatial axes: 2 for an image, 3 for a volume of shape
+        (Z, Y, X) or (Z, Y, X, C).
 
     Returns
     -------
@@ -163,7 +210,8 @@ def check_image(image, *, name="images", index=0, min_size=2):
     instead. A masked array without masked pixels is taken as its data.
     """
     where = name if index is None else f"{name}[{index}]"
-    image = as_array(image, where, "an array of shape (H, W) or (H, W, C)")
+    shapes = "(H, W) or (H, W, C)" if ndim == 2 else "(Z, Y, X) or (Z, Y, X, C)"
+    image = as_array(image, where, f"an array of shape {shapes}")
     image = unmasked(
         image,
         where,
@@ -183,20 +231,28 @@ def check_image(image, *, name="images", index=0, min_size=2):
             f"{where} has dtype {image.dtype}; expected a numeric image "
             f"(unsigned/signed integers or floats)."
         )
-    if image.ndim not in (2, 3):
+    if ndim == 3 and image.ndim not in (3, 4):
         raise ValueError(
             f"{where} has {image.ndim} dimensions (shape {image.shape}); expected "
-            f"(H, W) for grey or (H, W, C) with channels last."
+            f"a volume, (Z, Y, X) for grey or (Z, Y, X, C) with channels last, "
+            f"since spacing is given (use spacing=None for 2-D images)."
         )
-    if image.size == 0 or image.ndim == 3 and image.shape[2] == 0:
+    if image.ndim not in (2, 3) and ndim == 2:
+        raise ValueError(
+            f"{where} has {image.ndim} dimensions (shape {image.shape}); expected "
+            f"(H, W) for grey or (H, W, C) with channels last (for volumes, "
+            f"give spacing=(dz, dy, dx))."
+        )
+    if image.size == 0 or image.ndim == ndim + 1 and image.shape[ndim] == 0:
         raise ValueError(
             f"{where} is empty (shape {image.shape}); expected at least "
             f"{min_size}x{min_size} pixels and one channel."
         )
-    if image.shape[0] < min_size or image.shape[1] < min_size:
+    if min(image.shape[:ndim]) < min_size:
+        least = "x".join([str(min_size)] * ndim)
         raise ValueError(
-            f"{where} has shape {image.shape}; expected at least "
-            f"{min_size}x{min_size} pixels."
+            f"{where} has shape {image.shape}; expected at least {least} "
+            f"{'pixels' if ndim == 2 else 'voxels'}."
         )
     if np.issubdtype(image.dtype, np.floating) and not np.isfinite(image).all():
         raise ValueError(
@@ -206,7 +262,13 @@ def check_image(image, *, name="images", index=0, min_size=2):
 
 
 def check_images(
-    images, *, name="images", min_size=2, n_channels_expected=None, estimator=None
+    images,
+    *,
+    name="images",
+    min_size=2,
+    n_channels_expected=None,
+    estimator=None,
+    ndim=2,
 ):
     """Validate a list of images.
 
@@ -223,6 +285,8 @@ def check_images(
         for example the count seen at fit time.
     estimator : str, default=None
         Name of the fitted estimator, used in error messages.
+    ndim : {2, 3}, default=2
+        Number of spatial axes: 3 for volumes (Z, Y, X[, C]).
 
     Returns
     -------
@@ -231,19 +295,19 @@ def check_images(
     """
     images = check_list(images, name)
     checked = [
-        check_image(image, name=name, index=i, min_size=min_size)
+        check_image(image, name=name, index=i, min_size=min_size, ndim=ndim)
         for i, image in enumerate(images)
     ]
-    check_channels(checked, name, n_channels_expected, estimator)
+    check_channels(checked, name, n_channels_expected, estimator, ndim=ndim)
     return checked
 
 
-def check_channels(images, name, n_channels_expected=None, estimator=None):
+def check_channels(images, name, n_channels_expected=None, estimator=None, ndim=2):
     """Every image has the channel count of the first, and of fit when given."""
-    first = n_channels(images[0])
+    first = n_channels(images[0], ndim)
     fitted = "the estimator" if estimator is None else estimator
     for i, image in enumerate(images):
-        c = n_channels(image)
+        c = n_channels(image, ndim)
         if n_channels_expected is not None and c != n_channels_expected:
             raise ValueError(
                 f"{name}[{i}] has {c} channel(s) but {fitted} was fitted on "
@@ -257,7 +321,7 @@ def check_channels(images, name, n_channels_expected=None, estimator=None):
             )
 
 
-def check_labels(labels, shapes, *, name="y", require_labeled=False):
+def check_labels(labels, shapes, *, name="y", require_labeled=False, ndim=2):
     """Validate per-pixel label maps against the image shapes.
 
     Parameters
@@ -270,6 +334,8 @@ def check_labels(labels, shapes, *, name="y", require_labeled=False):
         Name of the argument, used in error messages.
     require_labeled : bool, default=False
         Raise if no pixel of any image is labeled.
+    ndim : {2, 3}, default=2
+        Number of spatial axes: 3 for the (Z, Y, X) label maps of volumes.
 
     Returns
     -------
@@ -302,15 +368,17 @@ def check_labels(labels, shapes, *, name="y", require_labeled=False):
                 f"(>= 0) with -1 for unlabeled pixels.{hint}"
             )
         lab = np.asarray(unmask(lab, -1))
-        if lab.ndim != 2:
+        axes = spatial_axes(ndim)
+        if lab.ndim != ndim:
             raise ValueError(
-                f"{where} has shape {lab.shape}; expected an (H, W) label map "
-                f"of shape {tuple(shape[:2])}, like its image."
+                f"{where} has shape {lab.shape}; expected an {axes} label map "
+                f"of shape {tuple(shape[:ndim])}, like its image."
             )
-        if lab.shape != tuple(shape[:2]):
+        if lab.shape != tuple(shape[:ndim]):
+            what = "(height, width)" if ndim == 2 else "(depth, height, width)"
             raise ValueError(
                 f"{where} has shape {lab.shape} but its image has shape "
-                f"{tuple(shape[:2])} (height, width); expected the same."
+                f"{tuple(shape[:ndim])} {what}; expected the same."
             )
         if lab.size and lab.min() < -1:
             raise ValueError(
