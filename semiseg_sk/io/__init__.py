@@ -20,7 +20,14 @@ from ._images import (
     write_mask,
 )
 from ._model_file import MODEL_FORMAT, MODEL_FORMAT_VERSION, load_model, save_model
-from ._volumes import is_volume_file, read_volume, write_volume, write_volume_mask
+from ._volumes import (
+    is_volume_file,
+    read_volume,
+    read_volume_labels,
+    volume_metadata,
+    write_volume,
+    write_volume_mask,
+)
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -39,7 +46,9 @@ __all__ = [
     "read_image",
     "read_labels",
     "read_volume",
+    "read_volume_labels",
     "save_model",
+    "volume_metadata",
     "write_array",
     "write_image",
     "write_mask",

@@ -20,9 +20,16 @@ import numpy as np
 
 from ..utils._labels import target_to_mask
 from ._atomic import atomic_path, file_kind
-from ._images import _TIFF, _check_pixels, _pixel_limit, _unreadable
+from ._images import _TIFF, _check_pixels, _pixel_limit, _unreadable, label_target
 
-__all__ = ["is_volume_file", "read_volume", "write_volume", "write_volume_mask"]
+__all__ = [
+    "is_volume_file",
+    "read_volume",
+    "read_volume_labels",
+    "volume_metadata",
+    "write_volume",
+    "write_volume_mask",
+]
 
 # Length units of the metadata, in micrometres.
 _MICRONS = {
@@ -302,6 +309,57 @@ def read_volume(path, *, max_pixels=None, return_metadata=False):
     if not return_metadata:
         return volume, spacing
     return volume, spacing, {"axes": axes, "channel_names": names}
+
+
+def volume_metadata(path):
+    """The spacing and channel names a TIFF file declares, without its pixels.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A TIFF file.
+
+    Returns
+    -------
+    metadata : dict
+        ``"spacing"``: ``(dz, dy, dx)`` or None, as :func:`read_volume`
+        returns it; ``"channel_names"``: the OME channel names or None;
+        ``"axes"``: the axes of the first series.
+    """
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            spacing, names = _spacing(tif, path)
+            _, axes = _axes(tif.series[0], path)
+    except ValueError:
+        raise
+    except Exception as exc:  # tifffile raises several unrelated types
+        raise _unreadable(path, exc, "a TIFF stack") from exc
+    return {"spacing": spacing, "channel_names": names, "axes": axes}
+
+
+def read_volume_labels(path, shape=None, *, max_pixels=None):
+    """Read a label TIFF stack as a ``-1 = unlabeled`` target volume.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A TIFF stack in the annotation convention: 0 = unlabeled, 1..K =
+        classes. Scribbles on a few slices are enough; the other slices are
+        0.
+    shape : tuple of int, default=None
+        The ``(Z, Y, X)`` of the volume it labels; checked when given.
+    max_pixels : int, default=None
+        Largest number of voxels read, as in :func:`read_volume`.
+
+    Returns
+    -------
+    target : ndarray of shape (Z, Y, X) of int64
+        ``-1`` for unlabeled voxels, classes from 0.
+    """
+    volume, _ = read_volume(path, max_pixels=max_pixels)
+    return label_target(volume, path, shape, ndim=3)
 
 
 def _check_spacing(spacing):
