@@ -17,7 +17,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from .features._filters import filter_bank
 from .utils._image import as_float_image
-from .utils.validation import check_images, check_labels
+from .utils.validation import check_images, check_labels, check_spacing
 
 __all__ = ["ilastik_pixel_classification", "skimage_trainable_segmentation"]
 
@@ -26,11 +26,13 @@ __all__ = ["ilastik_pixel_classification", "skimage_trainable_segmentation"]
 _PREDICT_BATCH = 1 << 18
 
 
-def _check_inputs(images, labels, test_images):
+def _check_inputs(images, labels, test_images, ndim=2):
     """The training images, their labels (-1 = unlabeled) and the test images."""
-    images = check_images(images, name="images")
-    labels = check_labels(labels, [im.shape for im in images], require_labeled=True)
-    return images, labels, check_images(test_images, name="test_images")
+    images = check_images(images, name="images", ndim=ndim)
+    labels = check_labels(
+        labels, [im.shape for im in images], require_labeled=True, ndim=ndim
+    )
+    return images, labels, check_images(test_images, name="test_images", ndim=ndim)
 
 
 def _default_forest(random_state, n_jobs):
@@ -103,8 +105,8 @@ def skimage_trainable_segmentation(
     ]
 
 
-def _ilastik_features(image):
-    return filter_bank(image)
+def _ilastik_features(image, spacing=None):
+    return filter_bank(image, spacing=spacing)
 
 
 def _predict_pixels(clf, features):
@@ -113,11 +115,18 @@ def _predict_pixels(clf, features):
         clf.predict(flat[i : i + _PREDICT_BATCH])
         for i in range(0, len(flat), _PREDICT_BATCH)
     ]
-    return np.concatenate(pred).reshape(features.shape[:2])
+    return np.concatenate(pred).reshape(features.shape[:-1])
 
 
 def ilastik_pixel_classification(
-    images, labels, test_images, *, clf=None, random_state=None, n_jobs=-1
+    images,
+    labels,
+    test_images,
+    *,
+    clf=None,
+    random_state=None,
+    n_jobs=-1,
+    spacing=None,
 ):
     """ilastik-style pixel classification: its default features, 100 trees.
 
@@ -150,13 +159,19 @@ def ilastik_pixel_classification(
         Workers of the default forest's fit and predict; -1 uses every core,
         as ilastik does unless told otherwise (``LAZYFLOW_THREADS``) and as
         scikit-image's default forest does. Ignored when ``clf`` is given.
+    spacing : tuple of 3 float, default=None
+        With a voxel size ``(dz, dy, dx)``, every image is a volume
+        (Z, Y, X[, C]) with (Z, Y, X) labels, and the features are ilastik's
+        3-D ones (``filter_bank(..., spacing=spacing)``, 61 per channel).
 
     Returns
     -------
     masks : list of ndarray of shape (H, W)
         Predicted class of every pixel of each test image.
     """
-    images, labels, test_images = _check_inputs(images, labels, test_images)
+    spacing = check_spacing(spacing)
+    ndim = 2 if spacing is None else 3
+    images, labels, test_images = _check_inputs(images, labels, test_images, ndim)
     clf = _default_forest(random_state, n_jobs) if clf is None else clf
     # Keyed by the array itself: a test image that is also a labeled training
     # image reuses its features, kept until its last place in test_images.
@@ -168,7 +183,7 @@ def ilastik_pixel_classification(
             continue
         features = stacks.get(id(im))
         if features is None:
-            features = _ilastik_features(im)
+            features = _ilastik_features(im, spacing)
         rows.append(features[labeled])
         targets.append(lab[labeled])
         if id(im) in last_use:
@@ -180,7 +195,7 @@ def ilastik_pixel_classification(
     for i, im in enumerate(test_images):
         features = stacks.get(id(im))
         if features is None:
-            features = _ilastik_features(im)
+            features = _ilastik_features(im, spacing)
         if last_use[id(im)] == i:
             stacks.pop(id(im), None)
         masks.append(_predict_pixels(clf, features))

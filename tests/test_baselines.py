@@ -133,3 +133,23 @@ def test_ilastik_predicts_in_batches(monkeypatch):
     batched = ilastik_pixel_classification([image], [labels], [image], clf=clf)
     assert max(calls) == 100 and sum(calls) == image.size
     np.testing.assert_array_equal(whole[0], batched[0])
+
+
+def test_ilastik_anchor_on_volumes():
+    from semiseg_sk.datasets import make_blob_volumes
+
+    data = make_blob_volumes(1, shape=(6, 16, 16), spacing=(2, 1, 1), random_state=0)
+    truth = data.truths[0]
+    labels = np.full(truth.shape, -1)
+    labels[3] = truth[3]  # one slice fully labeled
+    (mask,) = ilastik_pixel_classification(
+        data.images,
+        [labels],
+        data.images,
+        spacing=data.spacing,
+        random_state=0,
+        n_jobs=1,
+        clf=RandomForestClassifier(n_estimators=10, random_state=0),
+    )
+    assert mask.shape == truth.shape
+    assert mean_iou([truth], [mask]) > 0.5

@@ -305,3 +305,20 @@ def test_scribbled_dataset_errors():
         make_scribbled_dataset(0)
     with pytest.raises(ValueError, match="Unknown texture"):
         make_scribbled_dataset(textures=("sand",))
+
+
+def test_blob_volumes():
+    from semiseg_sk.datasets import make_blob_volumes
+
+    data = make_blob_volumes(3, shape=(6, 16, 20), spacing=(3, 1, 1), random_state=0)
+    assert data.spacing == (3.0, 1.0, 1.0)
+    assert [im.shape for im in data.images] == [(6, 16, 20)] * 3
+    assert all(
+        t.dtype == np.int64 and set(np.unique(t)) <= {0, 1, 2} for t in data.truths
+    )
+    again = make_blob_volumes(3, shape=(6, 16, 20), spacing=(3, 1, 1), random_state=0)
+    np.testing.assert_array_equal(again.images[2], data.images[2])
+    with pytest.raises(ValueError, match="three ints"):
+        make_blob_volumes(shape=(6, 16))
+    with pytest.raises(ValueError, match="three positive numbers"):
+        make_blob_volumes(spacing=(1, 0, 1))

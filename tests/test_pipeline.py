@@ -462,3 +462,61 @@ def test_ordinary_data_gives_no_pixel_scale_warning(reference):
     with warnings.catch_warnings():
         warnings.simplefilter("error", PixelScaleWarning)
         clone(seg).fit(images, labels).predict(images[:2])
+
+
+# -- volumes ----------------------------------------------------------------
+
+
+def _blob_task():
+    from semiseg_sk.datasets import make_blob_volumes, make_scribbles
+
+    data = make_blob_volumes(2, shape=(12, 32, 32), spacing=(2, 1, 1), random_state=1)
+    truth = data.truths[0]
+    labels = [np.full(t.shape, -1) for t in data.truths]
+    # Scribbles on the two slices of the first volume that show most of
+    # the smaller blob class.
+    for z in np.argsort([-(t == 2).sum() for t in truth])[:2]:
+        labels[0][z] = make_scribbles(truth[z], stroke_length=10, random_state=int(z))
+    return data, labels
+
+
+def test_volume_pipeline_fit_predict():
+    data, labels = _blob_task()
+    seg = make_segmenter(spacing=data.spacing, n_segments=20, random_state=0)
+    assert "autoencoderfeatures" not in seg.named_steps
+    masks = seg.fit(data.images, labels).predict(data.images)
+    assert [m.shape for m in masks] == [t.shape for t in data.truths]
+    assert seg.score(data.images, data.truths) > 0.6
+    proba = seg.predict_proba(data.images[:1])[0]
+    assert proba.shape == data.truths[0].shape + (3,)
+    again = seg.fit_predict(data.images, labels)
+    assert again[1].shape == data.truths[1].shape
+    # Pickled and cloned, the pipeline gives the same masks.
+    loaded = pickle.loads(pickle.dumps(seg))
+    np.testing.assert_array_equal(loaded.predict(data.images[:1])[0], masks[0])
+    cloned = clone(seg).fit(data.images, labels)
+    np.testing.assert_array_equal(cloned.predict(data.images[:1])[0], masks[0])
+    assert cloned.get_params()["superpixels__spacing"] == data.spacing
+
+
+def test_volume_pipeline_errors():
+    data, labels = _blob_task()
+    seg = make_segmenter(spacing=data.spacing, n_segments=20, refine=False)
+    with pytest.raises(ValueError, match=r"X\[0\] has 2 dimensions"):
+        seg.fit([im[0] for im in data.images], [lab[0] for lab in labels])
+    with pytest.raises(ValueError, match=r"y\[0\] has shape"):
+        seg.fit(data.images, [lab[0] for lab in labels])
+    with pytest.raises(ValueError, match="three positive numbers"):
+        make_segmenter(spacing=(1, 1)).fit(data.images, labels)
+    with pytest.raises(ValueError, match="splits 2-D images only"):
+        make_segmenter(spacing=(1, 1, 1), method="quickshift").fit(data.images, labels)
+
+
+def test_volume_pipeline_with_the_autoencoder_explains():
+    pytest.importorskip("torch")
+    data, labels = _blob_task()
+    seg = make_segmenter(
+        spacing=data.spacing, n_segments=20, autoencoder=True, refine=False
+    )
+    with pytest.raises(ValueError, match="pass autoencoder=False"):
+        seg.fit(data.images, labels)

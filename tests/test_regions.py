@@ -144,3 +144,75 @@ def test_masked_region_maps_are_refused():
     # Nothing masked: the data is used.
     r = Regions(np.zeros((2, 2)), np.ma.masked_array(np.eye(2, dtype=int)))
     assert type(r.segments) is np.ndarray and r.n_regions == 2
+
+
+# -- volumes ----------------------------------------------------------------
+
+
+def _volume_regions():
+    image = np.arange(2 * 3 * 4, dtype=float).reshape(2, 3, 4)
+    segments = np.zeros((2, 3, 4), dtype=int)
+    segments[1] = 1
+    return Regions(image, segments, spacing=(3, 1, 1))
+
+
+def test_volume_regions_keep_their_spacing():
+    import pickle
+
+    r = _volume_regions()
+    assert r.spacing == (3.0, 1.0, 1.0) and r.ndim == 3
+    assert r.relative_spacing == (3.0, 1.0, 1.0)
+    assert r.shape == (2, 3, 4) and r.n_pixels == 24
+    assert "spacing=(3.0, 1.0, 1.0)" in repr(r)
+    r2 = r.with_features(np.ones((2, 1)), ["a"])
+    assert r2.spacing == r.spacing
+    assert r2._with_features_replaced(np.zeros((2, 2)), ["b", "c"]).spacing == r.spacing
+    loaded = pickle.loads(pickle.dumps(r2))
+    assert loaded.spacing == r.spacing
+    np.testing.assert_array_equal(loaded.segments, r.segments)
+    assert Regions(np.zeros((4, 6)), np.zeros((4, 6), int)).spacing is None
+
+
+def test_volume_reductions():
+    r = _volume_regions()
+    np.testing.assert_allclose(r.centroids(), [[0, 1, 1.5], [1, 1, 1.5]])
+    mean, std = r.mean_std(r.image)
+    np.testing.assert_allclose(mean[:, 0], [5.5, 17.5])
+    np.testing.assert_allclose(std[:, 0], np.std(np.arange(12)))
+    adj = r.adjacency().toarray()
+    assert adj[0, 1] == adj[1, 0] == 12  # the 3 x 4 face between the slices
+    assert r.paint(np.eye(2)).shape == (2, 3, 4, 2)
+    labels = np.full((2, 3, 4), -1)
+    labels[1, 0, 0] = 1
+    np.testing.assert_array_equal(r.label_counts(labels, 2), [[0, 0], [0, 1]])
+    v = Regions.from_label_image(r.image, 5 * r.segments + 3, spacing=(1, 1, 1))
+    assert v.n_regions == 2 and v.spacing == (1.0, 1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    "spacing, match",
+    [
+        ((1, 1), "three positive numbers"),
+        ((1, 0, 1), "three positive numbers"),
+        ((1, -2, 1), "three positive numbers"),
+        ("abc", "three positive numbers"),
+    ],
+)
+def test_volume_regions_reject_bad_spacing(spacing, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        Regions(np.zeros((2, 3, 4)), np.zeros((2, 3, 4), int), spacing=spacing)
+
+
+def test_volume_regions_reject_mismatched_shapes():
+    with pytest.raises(ValueError, match="one region index per voxel"):
+        Regions(np.zeros((2, 3, 4)), np.zeros((3, 4), int), spacing=(1, 1, 1))
+    with pytest.raises(ValueError, match=r"expected a volume, \(Z, Y, X\)"):
+        Regions(np.zeros((3, 4)), np.zeros((3, 4), int), spacing=(1, 1, 1))
+
+
+def test_check_regions_refuses_images_mixed_with_volumes():
+    from semiseg_sk._regions import check_regions
+
+    image = Regions(np.zeros((3, 4)), np.zeros((3, 4), int))
+    with pytest.raises(ValueError, match=r"X\[1\] is a volume"):
+        check_regions([image, _volume_regions()])

@@ -323,7 +323,7 @@ def filter_bank(image, *, sigmas=ILASTIK_SIGMAS, dtype=np.float32, spacing=None)
         the number of scales of at least 0.7 (49 per channel by default).
         Columns in ilastik's order (filter, then scale, then channel, then
         eigenvalue), named by :func:`filter_bank_names`. (Z, Y, X,
-        n_features) for a volume, ``n_features = C * (len(sigmas) + 8 * k)``.
+        n_features) for a volume, ``n_features = C * (len(sigmas) + 9 * k)``.
 
     Notes
     -----

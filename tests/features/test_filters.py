@@ -186,3 +186,71 @@ def test_bad_input_raises_a_clear_error(image, kwargs, error, match):
 def test_names_refuse_a_bad_channel_count():
     with pytest.raises(ValueError, match="n_channels"):
         filter_bank_names(0)
+
+
+# -- volumes ----------------------------------------------------------------
+
+
+def test_volume_filter_bank_shape_and_names():
+    volume = np.random.RandomState(0).rand(6, 10, 12)
+    features = filter_bank(volume, sigmas=(0.3, 1.0), spacing=(2, 1, 1))
+    names = filter_bank_names(sigmas=(0.3, 1.0), ndim=3)
+    assert features.shape == (6, 10, 12, len(names)) == (6, 10, 12, 2 + 9)
+    assert names[-1] == "Hessian of Gaussian Eigenvalues (σ=1.0) in 3D [2]"
+    assert np.isfinite(features).all()
+    two = filter_bank(np.stack([volume] * 2, -1), sigmas=(1.0,), spacing=(1, 1, 1))
+    assert two.shape[-1] == 2 * 10
+
+
+def test_volume_filter_bank_on_a_z_constant_volume_matches_2d():
+    """Constant along z: the 3-D features are the 2-D ones (plus a zero eigenvalue)."""
+    plane = _image((20, 22))
+    volume = np.repeat(plane[None], 30, axis=0)
+    sigmas = (1.0, 1.6)
+    flat = filter_bank(plane, sigmas=sigmas, dtype=np.float64)
+    deep = filter_bank(volume, sigmas=sigmas, dtype=np.float64, spacing=(1, 1, 1))
+    names2 = filter_bank_names(sigmas=sigmas)
+    names3 = filter_bank_names(sigmas=sigmas, ndim=3)
+    for title in (
+        "Gaussian Smoothing",
+        "Laplacian of Gaussian",
+        "Gaussian Gradient Magnitude",
+        "Difference of Gaussians",
+    ):
+        for s in sigmas:
+            a = flat[..., names2.index(f"{title} (σ={s}) in 2D")]
+            b = deep[15, ..., names3.index(f"{title} (σ={s}) in 3D")]
+            np.testing.assert_allclose(b, a, atol=1e-9)
+    hess = [
+        names3.index(f"Hessian of Gaussian Eigenvalues (σ=1.6) in 3D [{i}]")
+        for i in range(3)
+    ]
+    got = np.sort(deep[15][..., hess], axis=-1)
+    h2 = [
+        names2.index(f"Hessian of Gaussian Eigenvalues (σ=1.6) in 2D [{i}]")
+        for i in range(2)
+    ]
+    want = np.sort(
+        np.concatenate([flat[..., h2], np.zeros(plane.shape + (1,))], -1), -1
+    )
+    np.testing.assert_allclose(got, want, atol=1e-9)
+
+
+def test_symmetric_eigenvalues_match_numpy():
+    from semiseg_sk.features._filters import symmetric_eigenvalues
+
+    m = np.random.RandomState(0).randn(200, 3, 3)
+    m = m + m.transpose(0, 2, 1)
+    got = symmetric_eigenvalues(
+        m[:, 0, 0], m[:, 1, 1], m[:, 2, 2], m[:, 0, 1], m[:, 0, 2], m[:, 1, 2]
+    )
+    np.testing.assert_allclose(
+        np.stack(got, 1), np.linalg.eigvalsh(m)[:, ::-1], atol=1e-10
+    )
+
+
+def test_volume_filter_bank_errors():
+    with pytest.raises(ValueError, match="expected a volume"):
+        filter_bank(np.zeros((8, 8)), spacing=(1, 1, 1))
+    with pytest.raises(ValueError, match="three positive numbers"):
+        filter_bank(np.zeros((4, 8, 8)), spacing=(1, 1))

@@ -116,3 +116,70 @@ def test_errors():
 def test_convert2lab_must_be_a_bool():
     with pytest.raises(ValueError, match="convert2lab"):
         RegionStats(convert2lab="yes").fit(_regions(3))
+
+
+# -- volumes ----------------------------------------------------------------
+
+
+def _volume_regions(spacing=(2, 1, 1), channels=None):
+    from semiseg_sk.datasets import make_blob_volumes
+
+    data = make_blob_volumes(2, shape=(8, 16, 16), spacing=spacing, random_state=0)
+    images = data.images
+    if channels is not None:
+        images = [np.stack([im] * channels, axis=-1) for im in images]
+    return Superpixels(n_segments=9, spacing=spacing).fit_transform(images)
+
+
+@pytest.mark.parametrize("channels", [None, 3])
+def test_volume_statistics(channels):
+    regions = _volume_regions(channels=channels)
+    stats = RegionStats(position=True, num_sigma=2)
+    out = stats.fit_transform(regions)
+    names = list(stats.block_feature_names_)
+    assert names[-4:] == [
+        "centroid_z",
+        "centroid_row",
+        "centroid_col",
+        "volume_fraction",
+    ]
+    assert any(n.endswith("hessian2_s8_mean") for n in names)
+    for r_in, r_out in zip(regions, out):
+        assert r_out.spacing == r_in.spacing
+        assert r_out.features.shape == (r_in.n_regions, len(names))
+        assert np.isfinite(r_out.features).all()
+        np.testing.assert_allclose(r_out.features[:, -1].sum(), 1.0)
+        assert r_out.features[:, -4:-1].max() < 1.0
+
+
+def test_volume_filter_statistics_match_the_whole_volume():
+    """Accumulated by slabs, they equal features computed on the whole volume."""
+    from semiseg_sk.features._volume_features import VolumeFeatures
+
+    (r,) = _volume_regions()[:1]
+    stats = RegionStats(intensity=False, area=False, sigma_min=1, sigma_max=2)
+    out = stats.fit_transform([r])[0].features
+    whole = VolumeFeatures(r.image[..., None], [1.0, 2.0], r.relative_spacing)
+    feats = whole.slab(0, r.shape[0]).reshape(-1, whole.n_features)
+    mean, std = r.mean_std(feats)
+    np.testing.assert_allclose(out, np.hstack([mean, std]), rtol=1e-6, atol=1e-9)
+
+
+def test_volume_filters_follow_the_spacing():
+    """A z-slab volume at spacing (2, 1, 1) smooths z over half the voxels."""
+    from semiseg_sk.features._volume_features import VolumeFeatures
+
+    image = np.zeros((16, 9, 9, 1))
+    image[8] = 1.0
+    iso = VolumeFeatures(image, [2.0], (1, 1, 1)).slab(0, 16)[:, 4, 4, 0]
+    aniso = VolumeFeatures(image, [2.0], (2, 1, 1)).slab(0, 16)[:, 4, 4, 0]
+    assert aniso[8] > iso[8]  # narrower in voxels along z: a higher peak
+
+
+def test_learned_steps_refuse_volumes_with_the_remedy():
+    pytest.importorskip("torch")
+    from semiseg_sk import AutoencoderFeatures
+
+    regions = RegionStats(filters=False).fit_transform(_volume_regions())
+    with pytest.raises(ValueError, match="pass autoencoder=False"):
+        AutoencoderFeatures(max_iter=1).fit(regions)

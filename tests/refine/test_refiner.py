@@ -355,3 +355,52 @@ def test_coarse_to_fine_gives_the_masks_of_every_pixel_at_lower_cost(monkeypatch
     assert n_coarse < 0.9 * sum(evaluated)
     agreement = np.mean([np.mean(a == b) for a, b in zip(coarse, exact)])
     assert agreement > 0.999
+
+
+# -- volumes ----------------------------------------------------------------
+
+
+def _thin_sheet_volume(seed=0):
+    """A dark volume with a bright 2-voxel sheet: thinner than any supervoxel."""
+    rng = np.random.RandomState(seed)
+    truth = np.zeros((8, 24, 24), dtype=int)
+    truth[:, :, 11:13] = 1
+    image = 0.2 + 0.6 * truth + 0.05 * rng.randn(*truth.shape)
+    labels = np.full(truth.shape, -1)
+    labels[4, 4:20, 11:13] = 1
+    labels[4, 4:20, 4] = 0
+    labels[4, 4:20, 19] = 0
+    return image, truth, labels
+
+
+def test_refiner_keeps_thin_sheets_in_volumes():
+    image, truth, labels = _thin_sheet_volume()
+    regions = RegionStats(filters=False).fit_transform(
+        Superpixels(n_segments=4, spacing=(2, 1, 1)).fit_transform([image])
+    )
+    coarse = RegionClassifier().fit(regions, [labels]).predict(regions)
+    refined_clf = RegionClassifier(
+        refiner=PixelRefiner(random_state=0, snap_width=0, max_pseudo=200)
+    ).fit(regions, [labels])
+    proba = refined_clf.predict_proba(regions)[0]
+    refined = refined_clf.classes_[proba.argmax(axis=-1)]
+    assert proba.shape == truth.shape + (2,)
+    np.testing.assert_allclose(proba.sum(axis=-1), 1.0)
+    assert mean_iou([truth], [refined]) > mean_iou([truth], coarse) + 0.1
+
+
+def test_refiner_on_volumes_by_slabs_equals_whole(monkeypatch):
+    """Slab-wise features and prediction give the masks of one big slab."""
+    from semiseg_sk.features import _volume_features
+
+    image, _, labels = _thin_sheet_volume()
+    regions = RegionStats(filters=False).fit_transform(
+        Superpixels(n_segments=4, spacing=(2, 1, 1)).fit_transform([image])
+    )
+    refiner = PixelRefiner(random_state=0, max_pseudo=100, snap_width=1.5)
+    clf = RegionClassifier(refiner=refiner).fit(regions, [labels])
+    whole = clf.predict_proba(regions)[0]
+    monkeypatch.setattr(_volume_features, "_SLAB_VOXELS", 24 * 24 * 3)
+    np.testing.assert_allclose(clf.predict_proba(regions)[0], whole)
+    refit = RegionClassifier(refiner=refiner).fit(regions, [labels])
+    np.testing.assert_allclose(refit.predict_proba(regions)[0], whole)

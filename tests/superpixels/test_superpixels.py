@@ -188,3 +188,81 @@ def test_a_model_saved_without_pixel_scale_still_transforms():
     del step.pixel_scale_
     (r,) = step.transform(_uint8_images(1))
     assert r.n_regions >= 2
+
+
+# -- volumes ----------------------------------------------------------------
+
+
+def _volume(shape=(12, 24, 24), channels=None, seed=0):
+    rng = np.random.RandomState(seed)
+    volume = np.zeros(shape)
+    volume[:, :, 12:] = 1.0
+    volume += 0.05 * rng.rand(*shape)
+    return volume if channels is None else np.stack([volume] * channels, axis=-1)
+
+
+@pytest.mark.parametrize("method", ["slic", "watershed"])
+@pytest.mark.parametrize("channels", [None, 3])
+def test_supervoxels(method, channels):
+    volume = _volume(channels=channels)
+    sp = Superpixels(method, n_segments=16, spacing=(2, 1, 1))
+    regions = sp.fit_transform([volume, volume[:6]])
+    assert sp.n_channels_ == (1 if channels is None else 3)
+    for r, v in zip(regions, [volume, volume[:6]]):
+        assert r.spacing == (2.0, 1.0, 1.0)
+        assert r.segments.shape == v.shape[:3]
+        seg = r.segments
+        np.testing.assert_array_equal(np.unique(seg), np.arange(r.n_regions))
+        # No supervoxel straddles the edge between the two halves.
+        assert not set(np.unique(seg[..., :11])) & set(np.unique(seg[..., 13:]))
+    # About n_segments ** 1.5 * depth / sqrt(height * width) supervoxels.
+    assert 20 <= regions[0].n_regions <= 100
+
+
+def test_supervoxels_follow_physical_size():
+    volume = _volume(shape=(8, 32, 32))
+    fine = Superpixels(n_segments=16, spacing=(1, 1, 1)).fit_transform([volume])[0]
+    coarse = Superpixels(n_segments=16, spacing=(4, 1, 1)).fit_transform([volume])[0]
+    # Deeper voxels: the same volume is physically 4 times deeper.
+    assert coarse.n_regions > 2 * fine.n_regions
+
+
+@pytest.mark.parametrize("method", ["felzenszwalb", "quickshift"])
+def test_2d_only_methods_refuse_volumes(method):
+    with pytest.raises(ValueError, match="splits 2-D images only"):
+        Superpixels(method, spacing=(1, 1, 1)).fit([_volume()])
+
+
+@pytest.mark.parametrize(
+    "X, spacing, match",
+    [
+        (
+            [np.zeros((16, 16))],
+            (1, 1, 1),
+            r"X\[0\] has 2 dimensions.*expected a volume",
+        ),
+        ([_volume(), np.zeros((2,) * 5)], (1, 1, 1), r"X\[1\] has 5 dimensions"),
+        ([np.zeros((2,) * 4 + (1,))], None, r"X\[0\] has 5 dimensions"),
+        ([_volume()], (1, 1), "spacing must be None for 2-D images or three"),
+        ([_volume()], (1, 0, 1), "three positive numbers"),
+    ],
+)
+def test_volume_input_errors(X, spacing, match):
+    with pytest.raises(ValueError, match=match):
+        Superpixels(n_segments=4, spacing=spacing).fit(X)
+
+
+def test_volume_labels_checked_at_fit():
+    with pytest.raises(ValueError, match=r"y\[0\] has shape \(24, 24\)"):
+        Superpixels(n_segments=4, spacing=(1, 1, 1)).fit(
+            [_volume()], [np.zeros((24, 24), int)]
+        )
+
+
+def test_volume_regions_pass_through():
+    volume = _volume()
+    given = Regions(volume, np.zeros(volume.shape, int), spacing=(2, 1, 1))
+    out = Superpixels(spacing=(2, 1, 1)).fit_transform([given, volume])
+    assert out[0] is given and out[1].spacing == (2.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match=r"X\[0\] is a Regions with spacing"):
+        Superpixels().fit([given])
