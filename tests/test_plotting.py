@@ -124,3 +124,30 @@ def test_overlay_colours_follow_the_class_value():
     np.testing.assert_allclose(only_two[0, 0], CLASS_COLORS[2])
     np.testing.assert_allclose(mixed[1, 0], CLASS_COLORS[2])
     np.testing.assert_allclose(mixed[1, 1], 0.0)  # unlabeled keeps the image
+
+
+def test_orthogonal_slices_layout_aspect_and_colours():
+    from semiseg_sk.plotting import CLASS_COLORS, orthogonal_slices
+
+    volume = np.zeros((4, 6, 10), np.uint16)
+    volume[2] = 1000
+    mask = np.zeros((4, 6, 10), int)
+    mask[:, :, 5:] = 1
+    rgb = orthogonal_slices(volume, mask, spacing=(3.0, 1.0, 1.0), point=(2, 1, 7))
+    # XY 6 x 10; XZ below it with 4 slices 3 pixels deep; YZ to the right.
+    assert rgb.shape == (6 + 4 + 12, 10 + 4 + 12, 3)
+    assert rgb.min() >= 0 and rgb.max() <= 1
+    np.testing.assert_allclose(rgb[6:10], 1.0)  # the gap is white
+    # The XY slice goes through z=2 (bright, stretched to 1), class colours on top.
+    expected = 0.65 + 0.35 * np.asarray(CLASS_COLORS[1])
+    np.testing.assert_allclose(rgb[0, 9], expected)
+    # The YZ slice at x=7 is class 1 everywhere.
+    np.testing.assert_allclose(rgb[0, 14 + 6], expected)
+    segments = np.zeros((4, 6, 10), int)
+    segments[:, 3:] = 1
+    with_lines = orthogonal_slices(volume, mask, segments=segments)
+    assert with_lines.shape == (6 + 4 + 4, 10 + 4 + 4, 3)
+    with pytest.raises(ValueError, match="mask has shape"):
+        orthogonal_slices(volume, mask[:2])
+    with pytest.raises(ValueError, match="point"):
+        orthogonal_slices(volume, point=(4, 0, 0))

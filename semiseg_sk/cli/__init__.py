@@ -135,6 +135,31 @@ def build_parser():
         metavar="NAMES",
         help="comma-separated names of classes 1..K, stored in the model",
     )
+    fit.add_argument(
+        "--channels",
+        type=_fit.parse_channels,
+        metavar="LIST",
+        help="channels to learn from, comma-separated indices from 0 or names "
+        "(--channel-names, else the OME-TIFF channel names); default all",
+    )
+    fit.add_argument(
+        "--channel-names",
+        metavar="NAMES",
+        help="comma-separated names of the channels of the images, one per channel",
+    )
+    fit.add_argument(
+        "--volume",
+        action="store_true",
+        help="read TIFF stacks as volumes (Z, Y, X[, C]); automatic when a file "
+        "has a Z axis",
+    )
+    fit.add_argument(
+        "--spacing",
+        type=_fit.parse_spacing,
+        metavar="DZ,DY,DX",
+        help="voxel size of the volumes, overriding the files' metadata "
+        "(implies --volume)",
+    )
     fit.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
     fit.add_argument(
         "-f", "--force", action="store_true", help="replace an existing model file"

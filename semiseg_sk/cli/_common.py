@@ -20,6 +20,7 @@ __all__ = [
     "expected_channels",
     "find_input_images",
     "load",
+    "model_spacing",
     "naming_files",
     "progress",
     "progress_enabled",
@@ -81,24 +82,37 @@ def check_device(args):
         resolve_device(args.device, name="--device")
 
 
-def read_checked(path):
-    """Read an image and check it as the pipeline will, naming the file."""
-    from ..io import read_image
+def read_checked(path, volume=False):
+    """Read an image (a TIFF stack with ``volume``) and check it, naming the file."""
+    from ..io import read_image, read_volume
     from ..utils.validation import check_image
 
+    if volume:
+        image = read_volume(path)[0]
+        return check_image(image, name=str(path), index=None, ndim=3)
     return check_image(read_image(path), name=str(path), index=None)
 
 
-def read_images(args, paths):
-    images = [read_checked(path) for path in progress(args, paths, "reading")]
-    first = n_channels(images[0])
+def read_images(args, paths, volume=False):
+    images = [read_checked(p, volume) for p in progress(args, paths, "reading")]
+    ndim = 3 if volume else 2
+    first = n_channels(images[0], ndim)
     for path, image in zip(paths, images):
-        if n_channels(image) != first:
+        if n_channels(image, ndim) != first:
             raise CommandError(
-                f"{path} has {n_channels(image)} channel(s) but {paths[0]} has "
-                f"{first}; all images must have the same number of channels."
+                f"{path} has {n_channels(image, ndim)} channel(s) but {paths[0]} "
+                f"has {first}; all images must have the same number of channels."
             )
     return images
+
+
+def model_spacing(model):
+    """The voxel spacing a model segments volumes with, None for 2-D images."""
+    for _, step in getattr(model, "steps", [(None, model)]):
+        spacing = getattr(step, "spacing", None)
+        if spacing is not None:
+            return tuple(float(s) for s in spacing)
+    return None
 
 
 @contextlib.contextmanager
@@ -125,16 +139,16 @@ def set_n_jobs(model, n_jobs):
     model.set_params(**dict.fromkeys(keys, n_jobs))
 
 
-def check_file(path, expected):
+def check_file(path, expected, volume=False):
     """None if ``path`` reads as an image with ``expected`` channels, else the error.
 
-    ``expected`` None accepts any number of channels. Runs where the task
-    runs (a worker process, a dask worker), so it returns the error instead
-    of raising it.
+    ``expected`` None accepts any number of channels; ``volume`` reads a TIFF
+    stack. Runs where the task runs (a worker process, a dask worker), so it
+    returns the error instead of raising it.
     """
     try:
-        image = read_checked(path)
-        _check_n_channels(path, image, expected)
+        image = read_checked(path, volume)
+        _check_n_channels(path, image, expected, 3 if volume else 2)
     except (CommandError, OSError, ValueError, TypeError) as exc:
         return exc
     return None
@@ -149,10 +163,11 @@ def check_inputs(args, paths, model, *, skip=False, workers=None):
     and checked where they will be predicted, in parallel.
     """
     expected = expected_channels(model)
+    volume = model_spacing(model) is not None
     if workers is None:
-        errors = (check_file(path, expected) for path in paths)
+        errors = (check_file(path, expected, volume) for path in paths)
     else:
-        errors = workers.map(check_file, paths, expected)
+        errors = workers.map(check_file, paths, expected, volume)
     good = []
     bar = progress(args, errors, "checking", len(paths))
     with contextlib.closing(errors), contextlib.closing(bar):
@@ -183,15 +198,16 @@ def expected_channels(model):
     return None
 
 
-def _check_n_channels(path, image, expected):
-    if expected is not None and n_channels(image) != expected:
+def _check_n_channels(path, image, expected, ndim=2):
+    if expected is not None and n_channels(image, ndim) != expected:
         raise CommandError(
-            f"{path} has {n_channels(image)} channel(s) but the model was "
+            f"{path} has {n_channels(image, ndim)} channel(s) but the model was "
             f"trained on images with {expected}."
         )
 
 
 def check_channels(model, paths, images):
     expected = expected_channels(model)
+    ndim = 2 if model_spacing(model) is None else 3
     for path, image in zip(paths, images):
-        _check_n_channels(path, image, expected)
+        _check_n_channels(path, image, expected, ndim)

@@ -20,7 +20,16 @@ from ._common import (
 from ._paths import check_dir, check_output_file, match_labels, same_file
 from ._scheduler import library_backend, uses_workers
 
-__all__ = ["build_model", "parse_setting", "read_label_files", "run"]
+__all__ = [
+    "build_model",
+    "fit_channels",
+    "fit_spacing",
+    "parse_channels",
+    "parse_setting",
+    "parse_spacing",
+    "read_label_files",
+    "run",
+]
 
 
 def unknown_settings_message(model, unknown, args):
@@ -57,7 +66,82 @@ def parse_setting(text):
     return key, parsed
 
 
-def build_model(args):
+def parse_channels(text):
+    """``--channels 0,2`` or ``--channels dapi,gfp``: indices or names."""
+    items = [item.strip() for item in text.split(",")]
+    if not all(items):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated channel indices or names such as 0,2; "
+            f"got {text!r}"
+        )
+    return [int(item) if item.isdigit() else item for item in items]
+
+
+def parse_spacing(text):
+    """``--spacing 2,0.5,0.5``: the voxel size (dz, dy, dx)."""
+    try:
+        spacing = tuple(float(item) for item in text.split(","))
+    except ValueError:
+        spacing = ()
+    if len(spacing) != 3 or not all(0 < s < float("inf") for s in spacing):
+        raise argparse.ArgumentTypeError(
+            f"expected three positive numbers dz,dy,dx such as 2,0.5,0.5; got {text!r}"
+        )
+    return spacing
+
+
+def fit_spacing(args, paths):
+    """The spacing of the volumes to fit on (None for 2-D images).
+
+    ``--spacing`` wins; else the spacing the TIFF stacks declare, which must
+    agree (1, 1, 1 for files that declare none). Volumes are fitted with
+    ``--volume`` or when an input file has a Z axis.
+    """
+    from ..io import is_volume_file, volume_metadata
+
+    volume = args.volume or args.spacing is not None
+    if not volume and not any(is_volume_file(p) for p in paths):
+        return None
+    if args.spacing is not None:
+        return args.spacing
+    declared = {}
+    for path in paths:
+        spacing = volume_metadata(path)["spacing"] or (1.0, 1.0, 1.0)
+        declared.setdefault(spacing, path)
+    if len(declared) > 1:
+        shown = "; ".join(f"{p}: {s}" for s, p in declared.items())
+        raise CommandError(
+            f"the volumes declare different voxel spacings ({shown}); one model "
+            f"takes one spacing: give --spacing dz,dy,dx."
+        )
+    return next(iter(declared))
+
+
+def fit_channels(args, paths):
+    """``(channels, channel_names)`` of ``--channels`` and ``--channel-names``.
+
+    Names in ``--channels`` are looked up in ``--channel-names``, else in
+    the OME channel names of the first input file.
+    """
+    channels, names = args.channels, args.channel_names
+    if names is not None:
+        names = [name.strip() for name in names.split(",")]
+    if channels is not None and names is None:
+        if any(isinstance(c, str) for c in channels):
+            from ..io import volume_metadata
+
+            if os.path.splitext(paths[0])[1].lower() in (".tif", ".tiff"):
+                names = volume_metadata(paths[0])["channel_names"]
+            if names is None:
+                raise CommandError(
+                    f"--channels {','.join(map(str, channels))} names channels "
+                    f"but {paths[0]} does not name its channels (OME-TIFF "
+                    f"Channel names); give --channel-names or channel indices."
+                )
+    return channels, names
+
+
+def build_model(args, *, spacing=None, channels=None, channel_names=None):
     """The pipeline with the --set values, checked before any image is read."""
     from sklearn.base import BaseEstimator
 
@@ -65,7 +149,10 @@ def build_model(args):
     from ..utils.fixes import check_parameters
 
     model = make_segmenter(
-        autoencoder=not args.no_autoencoder,
+        spacing=spacing,
+        channels=channels,
+        channel_names=channel_names,
+        autoencoder="auto" if not args.no_autoencoder else False,
         device=args.device or "cpu",
         random_state=args.random_state,
         n_jobs=args.n_jobs,
@@ -99,19 +186,23 @@ def build_model(args):
     return model, settings
 
 
-def read_label_files(images, label_files):
+def read_label_files(images, label_files, volume=False):
     """Targets of the images (all -1 without a label file), checked."""
     import numpy as np
 
-    from ..io import read_labels
+    from ..io import read_labels, read_volume_labels
 
     top = np.iinfo(np.uint16).max
+    ndim = 3 if volume else 2
     labels = []
     for image, found in zip(images, label_files):
         if found is None:
-            labels.append(np.full(image.shape[:2], -1, dtype=np.int64))
+            labels.append(np.full(image.shape[:ndim], -1, dtype=np.int64))
             continue
-        target = read_labels(found, shape=image.shape)
+        if volume:
+            target = read_volume_labels(found, shape=image.shape)
+        else:
+            target = read_labels(found, shape=image.shape)
         if target.size and target.max() + 1 > top:
             raise CommandError(
                 f"{found}: holds label value {target.max() + 1}; expected at most "
@@ -126,6 +217,7 @@ def run(args):
 
     from ..exceptions import SingleClassWarning
     from ..io import save_model
+    from ..utils.validation import n_channels
 
     check_dir(args.labels, "--labels")
     check_device(args)
@@ -145,10 +237,17 @@ def run(args):
             f"the label file of photo.jpg is photo.<ext> or photo_labels.<ext>."
         )
     check_output_file(output, force=args.force)
-    model, settings = build_model(args)
+    spacing = fit_spacing(args, paths)
+    channels, channel_names = fit_channels(args, paths)
+    model, settings = build_model(
+        args, spacing=spacing, channels=channels, channel_names=channel_names
+    )
+    volume = spacing is not None
+    if volume:
+        say(args, f"volumes with voxel spacing {spacing} (dz, dy, dx)")
 
-    images = read_images(args, paths)
-    labels = read_label_files(images, label_files)
+    images = read_images(args, paths, volume)
+    labels = read_label_files(images, label_files, volume)
     n_labeled = [int((lab >= 0).sum()) for lab in labels]
     if sum(n_labeled) == 0:
         raise CommandError(
@@ -202,7 +301,10 @@ def run(args):
         "classes": [int(c) + 1 for c in classes],
         "class_pixel_counts": counts,
         "class_names": class_names,
-        "n_channels": int(images[0].shape[2]) if images[0].ndim == 3 else 1,
+        "n_channels": n_channels(images[0], 3 if volume else 2),
+        "spacing": spacing,
+        "channels": channels,
+        "channel_names": channel_names,
         "images": [os.path.basename(p) for p in paths],
         "label_files": [
             None if f is None else os.path.basename(f) for f in label_files

@@ -15,6 +15,21 @@ def param_text(value):
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def channels_used(steps):
+    """The channels each fitted step computes from, as text, by step name."""
+    out = {}
+    for name, step in steps:
+        for key, item in ((name, step), (f"{name}__refiner", None)):
+            item = getattr(step, "refiner_", None) if item is None else item
+            if not hasattr(item, "channels_"):
+                continue
+            text = ", ".join(str(c) for c in item.channels_)
+            if getattr(item, "channel_names_", None):
+                text += f" ({', '.join(item.channel_names_)})"
+            out[key] = f"{text} of {item.n_channels_}"
+    return out
+
+
 def run(args):
     from ..utils._metadata import package_version
 
@@ -32,6 +47,7 @@ def run(args):
         for name, step in steps
         if callable(getattr(step, "summary", None)) and hasattr(step, "n_features_in_")
     }
+    channels = channels_used(steps)
     classes = getattr(model, "classes_", None)
     mask_values = None if classes is None else [int(c) + 1 for c in classes]
     if args.json:
@@ -42,6 +58,7 @@ def run(args):
             steps=[name for name, _ in steps],
             params=params,
             decisions=decisions,
+            channels=channels,
             classes=mask_values,
         )
         print(json.dumps(out, indent=2, default=str))
@@ -66,6 +83,11 @@ def run(args):
             for v in mask_values
         ]
         lines.append("classes:     " + ", ".join(shown) + "  (mask values)")
+    if len(set(channels.values())) == 1:
+        lines.append(f"channels:    {next(iter(channels.values()))}  (every step)")
+    elif channels:
+        lines.append("channels:")
+        lines += [f"  {name}: {text}" for name, text in channels.items()]
     if summary:
         lines.append("training:")
         for key, value in summary.items():

@@ -16,6 +16,7 @@ from ._common import (
     check_inputs,
     find_input_images,
     load,
+    model_spacing,
     naming_files,
     progress,
     read_checked,
@@ -63,10 +64,11 @@ def predict_batches(args, model, paths, *, proba=False, regions=False, skip=Fals
     reported and left out instead of stopping the run.
     """
     bar = progress(args, None, "predicting", total=len(paths))
+    volume = model_spacing(model) is not None
     try:
         for start in range(0, len(paths), BATCH):
             chunk = paths[start : start + BATCH]
-            images = [read_checked(p) for p in chunk]
+            images = [read_checked(p, volume) for p in chunk]
             try:
                 items = _predict_items(model, chunk, images, proba, regions)
             except _PREDICT_ERRORS:
@@ -91,6 +93,11 @@ def _instance_options(args, model, info):
     ``--instance-classes`` takes the label files' numbering (1..K) or the
     class names stored at fit; the model's masks count classes from 0.
     """
+    if args.instances and model_spacing(model) is not None:
+        raise CommandError(
+            "--instances: the model segments volumes, and instance masks are "
+            "made from 2-D masks only for now."
+        )
     if not args.instances:
         for flag, given in (
             ("--instance-classes", args.instance_classes is not None),
@@ -142,13 +149,16 @@ def _output_options(args, model, info):
         uncertainty=args.uncertainty,
         overlay=args.overlay,
         instances=_instance_options(args, model, info),
+        spacing=model_spacing(model),
     )
 
 
 def _output_kinds(options):
-    kinds = [("mask", "_labels.png")]
+    # Volumes: masks and maps as TIFF stacks, pictures of orthogonal slices.
+    stack = ".png" if options.spacing is None else ".tif"
+    kinds = [("mask", "_labels" + stack)]
     if options.proba:
-        kinds += [("proba", "_proba.npy"), ("uncertainty", "_uncertainty.png")]
+        kinds += [("proba", "_proba.npy"), ("uncertainty", "_uncertainty" + stack)]
     if options.overlay:
         kinds += [("overlay", "_overlay.png")]
     if options.instances is not None:
@@ -162,9 +172,11 @@ def _write_outputs(options, outputs, image, mask, proba, segments):
 
     from ..io import write_array, write_image, write_mask
     from ..metrics import uncertainty_map
-    from ..plotting import overlay
 
     keep = {"overwrite": options.force}
+    spacing = getattr(options, "spacing", None)
+    if spacing is not None:
+        return _write_volume_outputs(options, outputs, image, mask, proba, segments)
     write_mask(outputs["mask"], mask, **keep)
     if options.proba:
         write_array(outputs["proba"], proba.astype(np.float32), **keep)
@@ -173,6 +185,8 @@ def _write_outputs(options, outputs, image, mask, proba, segments):
             outputs["uncertainty"], np.round(uncertain * 255).astype(np.uint8), **keep
         )
     if options.overlay:
+        from ..plotting import overlay
+
         write_image(outputs["overlay"], overlay(image, mask, segments=segments), **keep)
     if options.instances is not None:
         from ..instances import to_instances
@@ -184,6 +198,33 @@ def _write_outputs(options, outputs, image, mask, proba, segments):
             objects.astype(np.uint16 if small else np.uint32),
             **keep,
         )
+
+
+def _write_volume_outputs(options, outputs, image, mask, proba, segments):
+    """The outputs of one volume: TIFF stacks with the spacing, slice pictures."""
+    import numpy as np
+
+    from ..io import write_array, write_image, write_volume, write_volume_mask
+    from ..metrics import uncertainty_map
+
+    keep = {"overwrite": options.force, "spacing": options.spacing}
+    write_volume_mask(outputs["mask"], mask, **keep)
+    if options.proba:
+        write_array(outputs["proba"], proba.astype(np.float32), overwrite=options.force)
+        # Per voxel: the map of the slices stacked as one tall image.
+        tall = proba.reshape(-1, *proba.shape[2:])
+        uncertain = uncertainty_map(tall, kind=options.uncertainty)
+        uncertain = uncertain.reshape(proba.shape[:3])
+        write_volume(
+            outputs["uncertainty"], np.round(uncertain * 255).astype(np.uint8), **keep
+        )
+    if options.overlay:
+        from ..plotting import orthogonal_slices
+
+        picture = orthogonal_slices(
+            image, mask, segments=segments, spacing=options.spacing
+        )
+        write_image(outputs["overlay"], picture, overwrite=options.force)
 
 
 def _another_run(exc, outdir):
@@ -236,7 +277,7 @@ def predict_file(job, model, options):
 
     path, outputs = job
     try:
-        image = read_checked(path)
+        image = read_checked(path, options.spacing is not None)
         # A dask task runs under joblib's dask backend: without this, the
         # steps' own parallel calls would send their work back to the cluster.
         with parallel_config(backend="sequential"):
@@ -343,12 +384,13 @@ def fmt(value):
 
 
 def evaluate(args):
-    from ..io import read_labels
+    from ..io import read_labels, read_volume_labels
     from ..pipeline import to_device
 
     check_device(args)
     uses_workers(args)
     model, _ = load(args)
+    read_truth = read_labels if model_spacing(model) is None else read_volume_labels
     check_dir(args.truth, "--truth")
     paths = find_input_images(args)
     truth_files = match_labels(paths, args.truth, "truth")
@@ -364,7 +406,7 @@ def evaluate(args):
     # Every file is checked before the first (slow) prediction.
     check_inputs(args, [p for p, _ in pairs], model)
     for _, truth_file in pairs:
-        read_labels(truth_file)
+        read_truth(truth_file)
     if args.device is not None:
         to_device(model, args.device)
 
@@ -372,7 +414,7 @@ def evaluate(args):
     with library_backend(args, model, lambda text: say(args, text)):
         results = predict_batches(args, model, [p for p, _ in pairs])
         for (path, truth_file), (_, image, mask, _, _) in zip(pairs, results):
-            truth = read_labels(truth_file, shape=image.shape)
+            truth = read_truth(truth_file, shape=image.shape)
             truths.append(truth)
             preds.append(mask)
             rows.append({"image": os.fspath(path), **scores([truth], [mask])})

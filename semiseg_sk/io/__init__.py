@@ -21,6 +21,14 @@ from ._images import (
     write_mask,
 )
 from ._model_file import MODEL_FORMAT, MODEL_FORMAT_VERSION, load_model, save_model
+from ._volumes import (
+    is_volume_file,
+    read_volume,
+    read_volume_labels,
+    volume_metadata,
+    write_volume,
+    write_volume_mask,
+)
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -36,12 +44,18 @@ __all__ = [
     "atomic_path",
     "find_images",
     "find_label_file",
+    "is_volume_file",
     "load_model",
     "read_image",
     "read_labels",
+    "read_volume",
+    "read_volume_labels",
     "save_model",
+    "volume_metadata",
     "write_array",
     "write_image",
     "write_mask",
     "write_masks",
+    "write_volume",
+    "write_volume_mask",
 ]

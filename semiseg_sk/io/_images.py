@@ -307,10 +307,18 @@ def read_labels(path, shape=None, *, max_pixels=None):
     1-bit PNGs and bool TIFFs give 0 (unlabeled) and 1 (class 1).
     """
     array = _read_array(path, labels=True, max_pixels=max_pixels)
-    if array.ndim == 3:
-        if array.shape[2] > 1 and not (array == array[..., :1]).all():
+    return label_target(array, path, shape)
+
+
+def label_target(array, path, shape=None, ndim=2):
+    """The ``-1 = unlabeled`` target of a label image (or volume) read from ``path``.
+
+    The checks of :func:`read_labels`; ``ndim`` is 3 for a label volume.
+    """
+    if array.ndim == ndim + 1:
+        if array.shape[-1] > 1 and not (array == array[..., :1]).all():
             raise ValueError(
-                f"{path}: label image has {array.shape[2]} different channels; "
+                f"{path}: label image has {array.shape[-1]} different channels; "
                 f"expected one channel of integer class labels (0 = unlabeled, "
                 f"1..K = classes)."
             )
@@ -328,10 +336,11 @@ def read_labels(path, shape=None, *, max_pixels=None):
             f"{path}: label image contains {array.min()}; expected 0 for unlabeled "
             f"and 1..K for classes."
         )
-    if shape is not None and array.shape != tuple(shape[:2]):
+    if shape is not None and array.shape != tuple(shape[:ndim]):
+        axes = "(height, width)" if ndim == 2 else "(depth, height, width)"
         raise ValueError(
             f"{path}: label image has shape {array.shape} but its image has shape "
-            f"{tuple(shape[:2])} (height, width); expected the same."
+            f"{tuple(shape[:ndim])} {axes}; expected the same."
         )
     return mask_to_target(array)
 

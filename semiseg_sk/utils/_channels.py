@@ -109,8 +109,11 @@ def resolve_channels(
         The step's ``channels`` parameter; None selects every channel.
     channel_names : sequence of str, or None
         The step's ``channel_names`` parameter: one name per channel.
-    image : ndarray of shape (H, W) or (H, W, C)
-        A checked image; every image of the list has its channel count.
+    image : ndarray of shape (H, W[, C]) or (Z, Y, X[, C])
+        A checked image or volume; every image of the list has its channel
+        count.
+    ndim : {2, 3}, default=2
+        Number of spatial axes of ``image``: 3 for a volume.
     name : str, default="X"
         Name of the argument holding the images, used in errors.
     index : int, default=0
@@ -124,7 +127,7 @@ def resolve_channels(
     -------
     channels_ : tuple of int
         The selected channel indices, in the order given (``(0,)`` for a
-        grey image).
+        grey image or volume).
     channel_names_ : tuple of str or None
         Their names, when ``channel_names`` is given.
 
@@ -193,7 +196,8 @@ def select_channels(image, channels_, ndim=2):
     """The selected channels of one image; the image itself when all are.
 
     One selected channel gives a grey ``(H, W)`` image (a view), several an
-    ``(H, W, k)`` copy in the order of ``channels_``.
+    ``(H, W, k)`` copy in the order of ``channels_``; the same for a volume
+    (``ndim=3``).
     """
     if channels_ is None or not has_channel_axis(image, ndim):
         return image
