@@ -23,6 +23,7 @@ from skimage.segmentation import find_boundaries
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.utils import check_random_state
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from .._regions import check_regions
@@ -79,16 +80,29 @@ class _PixelFeatures:
         """Feature rows of the given (image, flat pixel) pairs, one image at a time.
 
         Only the rows needed are kept, so the stacks of large images do not
-        pile up in memory.
+        pile up in memory. Each image is one task (parallel with the
+        refiner's ``n_jobs``): a lazy image is read where its task runs.
         """
+        r = self.refiner
+        images = np.unique(image_index)
+        wheres = [np.flatnonzero(image_index == i) for i in images]
+        parts = Parallel(n_jobs=capped_n_jobs(r.n_jobs, len(images)))(
+            delayed(_feature_rows)(
+                self.X[i], pixel_index[where], r.sigma_min, r.sigma_max, r.convert2lab
+            )
+            for i, where in zip(images, wheres)
+        )
         out = None
-        for i in np.unique(image_index):
-            where = np.flatnonzero(image_index == i)
-            stack = self(i)
+        for where, part in zip(wheres, parts):
             if out is None:
-                out = np.empty((image_index.size, stack.shape[1]), dtype=np.float32)
-            out[where] = stack[pixel_index[where]]
+                out = np.empty((image_index.size, part.shape[1]), dtype=np.float32)
+            out[where] = part
         return out
+
+
+def _feature_rows(regions, pixels, sigma_min, sigma_max, convert2lab):
+    """The pixel feature rows of some pixels of one image."""
+    return pixel_features(regions.image, sigma_min, sigma_max, convert2lab)[pixels]
 
 
 def _per_class_sample(members, classes_of, n_classes, n_max, rng):
