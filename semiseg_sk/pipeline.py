@@ -11,11 +11,14 @@ classifier and edge snapping).
 import itertools
 from numbers import Integral
 
+from joblib import parallel_config
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
+from sklearn.utils.parallel import Parallel, delayed
 
 from .features import AutoencoderFeatures, RegionStats
 from .features._torch import TorchModuleMixin
+from .io._collection import as_image_items
 from .labeling import RegionClassifier
 from .labeling._classifier import default_region_estimator
 from .refine import PixelRefiner
@@ -308,15 +311,26 @@ def _outputs(final, regions, results, proba):
             yield Bunch(mask=result, proba=None, regions=r)
 
 
-def iter_predict(segmenter, images, *, proba=False, batch_size=8, verbose=0):
+def iter_predict(
+    segmenter, images, *, proba=False, batch_size=8, n_jobs=None, verbose=0
+):
     """Predict a collection image by image, in bounded memory.
 
     Images pass through the whole pipeline ``batch_size`` at a time, so
     memory holds the regions, features and pixel features of one batch,
     whatever the length of ``images``. ``images`` may be any iterable (a
     generator that reads files, say): each image is taken from it only when
-    its batch is predicted. The masks are those of ``segmenter.predict``:
-    prediction is inductive, image by image.
+    its batch is predicted; or a lazy collection (an
+    :class:`~semiseg_sk.io.ImageCollection`, paths, a glob pattern, a zarr
+    store, a dask array), whose images are read where they are predicted.
+    The masks are those of ``segmenter.predict``: prediction is inductive,
+    image by image.
+
+    With ``n_jobs``, each image is one task that runs the whole pipeline
+    (the steps inside it sequentially), in joblib's workers or, under
+    ``joblib.parallel_backend("dask")``, on the cluster's workers: the
+    fitted pipeline is sent to each dask worker once, a lazy image is read
+    on the worker, and only the outputs come back, in order.
 
     Parameters
     ----------
@@ -329,7 +343,14 @@ def iter_predict(segmenter, images, *, proba=False, batch_size=8, verbose=0):
         Also give the class probabilities of every pixel.
     batch_size : int, default=8
         Images taken through the pipeline together (each step runs its
-        per-image work over a batch in parallel with ``n_jobs``).
+        per-image work over a batch in parallel with its own ``n_jobs``);
+        ignored with ``n_jobs``.
+    n_jobs : int, default=None
+        Predict one image per task, with this many tasks at a time (``-1``:
+        one per processor, or per thread of the dask cluster; give at least
+        2 to use a cluster of one worker thread, since joblib runs one job
+        in the calling process). None predicts in batches here, each step
+        parallel with its own ``n_jobs``.
     verbose : int, default=0
         Show a progress bar over the images (tqdm), with their number when
         ``images`` has a length.
@@ -356,9 +377,50 @@ def iter_predict(segmenter, images, *, proba=False, batch_size=8, verbose=0):
     """
     _check_segmenter(segmenter)
     _check_batch_size(batch_size)
+    images = as_image_items(images)
     total = len(images) if hasattr(images, "__len__") else None
     bar = _progress(verbose, total, "predicting")
+    if n_jobs is not None:
+        return _iter_predict_tasks(segmenter, images, proba, n_jobs, bar)
     return _iter_predict(segmenter, iter(images), proba, batch_size, bar)
+
+
+class _Shared:
+    """An argument that joblib's dask backend sends to every worker once.
+
+    joblib scatters the arguments that dask's ``sizeof`` finds large; a
+    pipeline looks small to it (its size is its attributes'), so it would
+    be pickled with every task.
+    """
+
+    def __init__(self, value):
+        self.value = value
+
+    def __sizeof__(self):
+        return 1 << 30
+
+
+def _predict_one(shared, image, proba):
+    """The output of one image, the pipeline's steps run one after the other."""
+    segmenter = shared.value
+    # In a dask task the dask backend is active: the steps' own parallel
+    # calls would otherwise send their work back to the cluster.
+    with parallel_config(backend="sequential"):
+        Xt = segmenter[:-1].transform([image])
+        final = segmenter[-1]
+        results = final._iter_predict(Xt, proba=proba)
+        return next(_outputs(final, Xt, results, proba))
+
+
+def _iter_predict_tasks(segmenter, images, proba, n_jobs, bar):
+    shared = _Shared(segmenter)
+    outputs = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_predict_one)(shared, image, proba) for image in images
+    )
+    with bar:
+        for output in outputs:
+            bar.update()
+            yield output
 
 
 def _iter_predict(segmenter, images, proba, batch_size, bar):
@@ -389,11 +451,13 @@ def iter_fit_predict(segmenter, images, labels, *, proba=False, verbose=0):
     segmenter : sklearn.pipeline.Pipeline
         A pipeline ending in a :class:`RegionClassifier`, such as
         :func:`make_segmenter` returns; it is fitted in place.
-    images : list of ndarray of shape (H, W) or (H, W, C)
-        The images, scribbled and unlabeled.
+    images : list of ndarray of shape (H, W) or (H, W, C), or a lazy collection
+        The images, scribbled and unlabeled; a lazy collection (see
+        :func:`iter_predict`) is read one image at a time where each task
+        runs.
     labels : list of ndarray of shape (H, W) of int
         Per-pixel labels, -1 for unlabeled pixels (all -1 for an unlabeled
-        image).
+        image; ``np.broadcast_to(np.int8(-1), shape)`` takes no memory).
     proba : bool, default=False
         Also give the class probabilities of every pixel.
     verbose : int, default=0
@@ -421,7 +485,7 @@ def iter_fit_predict(segmenter, images, labels, *, proba=False, verbose=0):
     """
     _check_segmenter(segmenter)
     with _progress(verbose, len(segmenter), "fitting", unit="step") as bar:
-        Xt = images
+        Xt = as_image_items(images)
         for name, step in segmenter.steps[:-1]:
             bar.set_postfix_str(name)
             if step not in (None, "passthrough"):

@@ -3,7 +3,8 @@
 The Python API under ``joblib.parallel_backend("dask")`` and the command line
 with ``--scheduler`` fit and predict a small collection from files; the masks
 are those of ``n_jobs=1``, and the scheduler's task stream shows that the
-tasks ran on the cluster's workers.
+tasks ran on the cluster's workers. A lazy collection of files is read on the
+workers, from its paths: the driver never reads an image.
 """
 
 import json
@@ -19,7 +20,13 @@ from joblib import parallel_backend  # noqa: E402
 
 from semiseg_sk import make_segmenter  # noqa: E402
 from semiseg_sk.cli import main  # noqa: E402
-from semiseg_sk.io import read_image, read_labels  # noqa: E402
+from semiseg_sk.io import (  # noqa: E402
+    ImageCollection,
+    LazyImage,
+    read_image,
+    read_labels,
+)
+from semiseg_sk.pipeline import iter_predict  # noqa: E402
 from tests.cli.test_cli import FAST, _leftovers, _make_data  # noqa: E402
 
 
@@ -75,6 +82,33 @@ def test_python_api_under_the_dask_backend(client, data):
     _workers_ran_tasks(client, stream)
     for mask, reference in zip(masks, expected):
         np.testing.assert_array_equal(mask, reference)
+
+
+def test_a_lazy_collection_is_read_on_the_workers(client, data, monkeypatch):
+    images, labels = _read(data)
+    collection = ImageCollection.from_paths(
+        [data / "img" / f"{name}.png" for name in "abcd"]
+    )
+    expected = make_segmenter(n_segments=20, autoencoder=False, random_state=0)
+    expected = expected.fit(images, labels).predict(images)
+    # Workers are other processes: only reads in this one are counted.
+    read_here = []
+    load = LazyImage.load
+    monkeypatch.setattr(
+        LazyImage, "load", lambda self: read_here.append(self.name) or load(self)
+    )
+    seg = make_segmenter(n_segments=20, autoencoder=False, random_state=0, n_jobs=2)
+    with distributed.get_task_stream(client) as stream, parallel_backend("dask"):
+        seg.fit(collection, labels)
+        outputs = list(iter_predict(seg, collection, n_jobs=2))
+    _workers_ran_tasks(client, stream)
+    keys = " ".join(str(record["key"]) for record in stream.data)
+    assert "_load_and_segment" in keys and "_predict_one" in keys, keys
+    # Fitting read, on this side, only the first image's channel count.
+    assert read_here == ["a"], read_here
+    for out, reference in zip(outputs, expected):
+        np.testing.assert_array_equal(out.mask, reference)
+        assert isinstance(out.regions._image, LazyImage)
 
 
 def _cli(*argv):

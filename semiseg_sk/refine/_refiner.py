@@ -23,12 +23,18 @@ from skimage.segmentation import find_boundaries
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.utils import check_random_state
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from .._regions import check_regions
 from ..features._stats import _sigmas
 from ..features._volume_features import VolumeFeatures, slabs
-from ..utils._channels import CHANNEL_CONSTRAINTS, resolve_channels, select_channels
+from ..utils._channels import (
+    CHANNEL_CONSTRAINTS,
+    resolve_channels,
+    select_channels,
+    selected_regions,
+)
 from ..utils._docstring import docstring
 from ..utils._image import as_feature_image, channels_last
 from ..utils._parallel import N_JOBS, capped_n_jobs
@@ -115,19 +121,43 @@ class _PixelFeatures:
         """Feature rows of the given (image, flat pixel) pairs, one image at a time.
 
         Only the rows needed are kept, so the stacks of large images do not
-        pile up in memory.
+        pile up in memory. Each image is one task (parallel with the
+        refiner's ``n_jobs``): a lazy image is read where its task runs.
         """
+        r = self.refiner
+        images = np.unique(image_index)
+        wheres = [np.flatnonzero(image_index == i) for i in images]
+        flat = [(i, w) for i, w in zip(images, wheres) if self.X[i].ndim == 2]
+        channels_ = getattr(r, "channels_", None)
+        parts = Parallel(n_jobs=capped_n_jobs(r.n_jobs, len(flat)))(
+            delayed(_feature_rows)(
+                selected_regions([self.X[i]], channels_)[0],
+                pixel_index[where],
+                r.sigma_min,
+                r.sigma_max,
+                r.convert2lab,
+            )
+            for i, where in flat
+        )
+        parts = iter(parts)  # the 2-D images' rows, in order; volumes run here
         out = None
-        for i in np.unique(image_index):
-            where = np.flatnonzero(image_index == i)
-            if self.X[i].ndim == 3:
-                rows = self.volume(i).rows(pixel_index[where])
+        for i, where in zip(images, wheres):
+            if self.X[i].ndim == 2:
+                rows = next(parts)
             else:
-                rows = self(i)[pixel_index[where]]
+                rows = self.volume(i).rows(pixel_index[where])
             if out is None:
                 out = np.empty((image_index.size, rows.shape[1]), dtype=np.float32)
             out[where] = rows
         return out
+
+
+def _feature_rows(regions, pixels, sigma_min, sigma_max, convert2lab):
+    """The pixel feature rows of some pixels of one 2-D image.
+
+    ``regions`` holds only the channels the refiner computes from.
+    """
+    return pixel_features(regions.image, sigma_min, sigma_max, convert2lab)[pixels]
 
 
 def _per_class_sample(members, classes_of, n_classes, n_max, rng):
