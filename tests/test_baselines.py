@@ -41,9 +41,9 @@ def anchor(request, monkeypatch):
     calls = []
     original = getattr(baselines, features_name)
 
-    def counted(image):
+    def counted(image, *args, **kwargs):
         calls.append(image)
-        return original(image)
+        return original(image, *args, **kwargs)
 
     monkeypatch.setattr(baselines, features_name, counted)
     return function, calls

@@ -319,7 +319,7 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         )
         features = self._features(X)
         self.n_features_in_ = features.shape[1]
-        self.n_channels_ = n_channels(X[0].image, X[0].ndim)
+        self.n_channels_ = n_channels(X[0]._image, X[0].ndim)
         self.classes_ = np.unique(np.concatenate([lab[lab >= 0] for lab in y]))
         targets = region_targets(X, y, self.classes_)
         self.region_labels_ = np.where(

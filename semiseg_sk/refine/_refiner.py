@@ -413,12 +413,12 @@ class PixelRefiner(BaseEstimator):
         channels = resolve_channels(
             self.channels,
             self.channel_names,
-            X[0].image,
+            X[0]._image,
             estimator="PixelRefiner",
             ndim=X[0].ndim,
         )
         self.channels_, self.channel_names_ = channels
-        self.n_channels_ = n_channels(X[0].image, X[0].ndim)
+        self.n_channels_ = n_channels(X[0]._image, X[0].ndim)
         self.classes_ = np.unique(np.concatenate([lab[lab >= 0] for lab in y]))
         region_proba = self._check_region_proba(X, region_proba)
         return X, y, region_proba
