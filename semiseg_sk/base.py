@@ -17,10 +17,7 @@ from .utils.validation import check_image, n_channels
 __all__ = ["ImageEstimatorMixin", "RegionFeatureMixin"]
 
 # What to do when a step that does not take volumes yet is given some.
-_VOLUME_REMEDIES = {
-    "AutoencoderFeatures": "pass autoencoder=False to make_segmenter (its "
-    "default for volumes), or leave AutoencoderFeatures out of the pipeline",
-}
+_VOLUME_REMEDIES = {}
 
 
 class ImageEstimatorMixin:
