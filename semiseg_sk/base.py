@@ -10,7 +10,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._regions import check_feature_width, check_regions
 from .exceptions import InconsistentVersionWarning
-from .utils._channels import resolve_channels, select_channels, selected_regions
+from .utils._channels import (
+    fill_channel_params,
+    resolve_channels,
+    select_channels,
+    selected_regions,
+)
 from .utils._metadata import package_version
 from .utils.validation import check_image, n_channels
 
@@ -89,7 +94,7 @@ class ImageEstimatorMixin:
                 ),
                 stacklevel=2,
             )
-        super().__setstate__(state)
+        super().__setstate__(fill_channel_params(type(self), state))
 
 
 class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):

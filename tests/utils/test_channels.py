@@ -270,3 +270,18 @@ def test_channels_of_volumes():
     ref = make_segmenter(spacing=data.spacing, n_segments=8, random_state=0)
     ref.set_params(regionclassifier__refiner__snap_width=0)
     np.testing.assert_array_equal(masks[0], ref.fit_predict([grey], [labels])[0])
+
+
+def test_models_pickled_before_channels_existed_load():
+    images, labels = _images(2)
+    seg = make_segmenter(n_segments=4, autoencoder=False, random_state=0)
+    seg.fit(images, labels)
+    masks = seg.predict(images)
+    steps = [seg[0], seg[1], seg[-1].refiner_, seg[-1].refiner]
+    for step in steps:
+        for name in ("channels", "channel_names", "channels_", "channel_names_"):
+            step.__dict__.pop(name, None)
+    again = pickle.loads(pickle.dumps(seg))
+    assert again.get_params()["regionclassifier__refiner__channels"] is None
+    for a, b in zip(again.predict(images), masks):
+        np.testing.assert_array_equal(a, b)
