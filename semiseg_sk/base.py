@@ -10,17 +10,19 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._regions import check_feature_width, check_regions
 from .exceptions import InconsistentVersionWarning
-from .utils._channels import resolve_channels, select_channels, selected_regions
+from .utils._channels import (
+    fill_channel_params,
+    resolve_channels,
+    select_channels,
+    selected_regions,
+)
 from .utils._metadata import package_version
 from .utils.validation import check_image, n_channels
 
 __all__ = ["ImageEstimatorMixin", "RegionFeatureMixin"]
 
 # What to do when a step that does not take volumes yet is given some.
-_VOLUME_REMEDIES = {
-    "AutoencoderFeatures": "pass autoencoder=False to make_segmenter (its "
-    "default for volumes), or leave AutoencoderFeatures out of the pipeline",
-}
+_VOLUME_REMEDIES = {}
 
 
 class ImageEstimatorMixin:
@@ -92,7 +94,7 @@ class ImageEstimatorMixin:
                 ),
                 stacklevel=2,
             )
-        super().__setstate__(state)
+        super().__setstate__(fill_channel_params(type(self), state))
 
 
 class RegionFeatureMixin(ImageEstimatorMixin, TransformerMixin):

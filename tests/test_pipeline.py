@@ -512,11 +512,16 @@ def test_volume_pipeline_errors():
         make_segmenter(spacing=(1, 1, 1), method="quickshift").fit(data.images, labels)
 
 
-def test_volume_pipeline_with_the_autoencoder_explains():
+def test_volume_pipeline_with_the_autoencoder():
     pytest.importorskip("torch")
     data, labels = _blob_task()
     seg = make_segmenter(
         spacing=data.spacing, n_segments=20, autoencoder=True, refine=False
+    ).set_params(
+        autoencoderfeatures__max_iter=1, autoencoderfeatures__patches_per_epoch=64
     )
-    with pytest.raises(ValueError, match="pass autoencoder=False"):
-        seg.fit(data.images, labels)
+    masks = seg.fit(data.images, labels).predict(data.images)
+    assert [m.shape for m in masks] == [im.shape for im in data.images]
+    ae = seg.named_steps["autoencoderfeatures"]
+    with pytest.raises(ValueError, match="is a volume"):
+        ae.reconstruct(seg[:2].transform(data.images[:1]))

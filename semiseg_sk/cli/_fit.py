@@ -100,8 +100,18 @@ def fit_spacing(args, paths):
     from ..io import is_volume_file, volume_metadata
 
     volume = args.volume or args.spacing is not None
-    if not volume and not any(is_volume_file(p) for p in paths):
+    stack = None if volume else next((p for p in paths if is_volume_file(p)), None)
+    if not volume and stack is None:
         return None
+    for path in paths:
+        if os.path.splitext(path)[1].lower() not in (".tif", ".tiff"):
+            why = f"{stack} is a volume (a TIFF stack with a Z axis)"
+            if stack is None:
+                why = "--volume or --spacing reads every image as a volume"
+            raise CommandError(
+                f"{path} is a 2-D image but {why}; fit volumes (TIFF stacks) and "
+                f"2-D images in separate models."
+            )
     if args.spacing is not None:
         return args.spacing
     declared = {}

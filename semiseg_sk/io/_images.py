@@ -96,7 +96,7 @@ def _check_dims(array, path):
     if array.ndim not in (2, 3):
         raise ValueError(
             f"{path}: has shape {array.shape}; expected a 2-D image, grey (H, W) "
-            f"or with channels (H, W, C). Stacks and volumes are not supported."
+            f"or with channels (H, W, C); read volumes with read_volume."
         )
     return np.ascontiguousarray(array)
 
@@ -190,8 +190,9 @@ def _read_tiff(path, *, labels, limit):
         if any(a not in _IMAGE_AXES for a in axes):
             raise ValueError(
                 f"{path}: is a stack or volume with axes {axes} (shape {shape}); "
-                f"semiseg_sk reads 2-D images (axes YX, YXS, YXC or CYX) and does "
-                f"not support volumes or time series yet."
+                f"read_image reads 2-D images (axes YX, YXS, YXC or CYX); read "
+                f"volumes with read_volume (semiseg fit reads TIFF stacks as "
+                f"volumes and predicts them with a model fitted on volumes)."
             )
         if {"Y", "X"} <= set(axes):
             height, width = shape[axes.index("Y")], shape[axes.index("X")]

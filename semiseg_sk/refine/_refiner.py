@@ -31,6 +31,7 @@ from ..features._stats import _sigmas
 from ..features._volume_features import VolumeFeatures, slabs
 from ..utils._channels import (
     CHANNEL_CONSTRAINTS,
+    fill_channel_params,
     resolve_channels,
     select_channels,
     selected_regions,
@@ -348,6 +349,10 @@ class PixelRefiner(BaseEstimator):
         self.channel_names = channel_names
         self.n_jobs = n_jobs
         self.random_state = random_state
+
+    def __setstate__(self, state):
+        # Refiners pickled before channels= existed use every channel.
+        super().__setstate__(fill_channel_params(type(self), state))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, region_proba):

@@ -21,6 +21,7 @@ import numpy as np
 __all__ = [
     "CHANNEL_CONSTRAINTS",
     "channel_labels",
+    "fill_channel_params",
     "has_channel_axis",
     "resolve_channels",
     "select_channels",
@@ -264,3 +265,19 @@ def channel_labels(channels_, channel_names_):
     if channel_names_ is not None:
         return list(channel_names_)
     return [f"ch{c}" for c in channels_]
+
+
+def fill_channel_params(cls, state):
+    """Give a pickled estimator saved before these parameters existed their defaults.
+
+    ``state`` is the ``__dict__`` being restored by ``__setstate__``; an
+    estimator of ``cls`` (whose ``__init__`` takes the parameters) without
+    them computed from every channel, as ``channels=None`` does.
+    """
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters
+    for name in CHANNEL_CONSTRAINTS:
+        if name in params and name not in state:
+            state[name] = None
+    return state

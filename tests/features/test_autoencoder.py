@@ -15,7 +15,7 @@ from sklearn.exceptions import NotFittedError
 
 torch = pytest.importorskip("torch")
 
-from semiseg_sk import AutoencoderFeatures, Regions  # noqa: E402
+from semiseg_sk import AutoencoderFeatures, Regions, Superpixels  # noqa: E402
 from semiseg_sk.exceptions import DeviceWarning  # noqa: E402
 from semiseg_sk.features import Callback  # noqa: E402
 
@@ -424,3 +424,18 @@ def test_diverging_training_raises(tiny_regions):
     ae = _ae(max_iter=3, learning_rate=1e30)
     with pytest.raises(ValueError, match="diverged"):
         ae.fit(tiny_regions)
+
+
+def test_volumes_learn_from_slices_and_pool_over_supervoxels():
+    from semiseg_sk.datasets import make_blob_volumes
+
+    data = make_blob_volumes(1, shape=(5, 16, 16), random_state=0)
+    regions = Superpixels(spacing=data.spacing, n_segments=8).fit_transform(data.images)
+    ae = _ae(max_iter=1, patches_per_epoch=32)
+    out = ae.fit_transform(regions)[0]
+    assert out.spacing == regions[0].spacing
+    assert out.features.shape == (regions[0].n_regions, N_OUT)
+    volume, segments = regions[0].image, regions[0].segments
+    maps = np.stack([ae.pixel_features(image) for image in volume])
+    mean = np.array([maps[segments == k].mean(axis=0) for k in range(out.n_regions)])
+    np.testing.assert_allclose(out.features[:, :N_MAPS], mean, atol=1e-5)

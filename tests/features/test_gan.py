@@ -311,3 +311,15 @@ def test_the_autoencoders_progress_bar_shows_the_gan_losses(tiny_regions, capsys
     _gan(max_iter=1, callbacks=[ProgressBar("gan")]).fit(tiny_regions)
     err = capsys.readouterr().err
     assert "d_loss=" in err and "g_loss=" in err
+
+
+@pytest.mark.parametrize("name", ["GANFeatures", "PretrainedFeatures"])
+def test_volumes_are_refused_with_a_clear_error(name):
+    import semiseg_sk.features as features
+    from semiseg_sk import Superpixels
+    from semiseg_sk.datasets import make_blob_volumes
+
+    data = make_blob_volumes(1, shape=(4, 12, 12), random_state=0)
+    regions = Superpixels(spacing=data.spacing, n_segments=4).fit_transform(data.images)
+    with pytest.raises(ValueError, match=f"{name} does not work on volumes yet"):
+        getattr(features, name)().fit(regions)

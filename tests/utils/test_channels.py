@@ -248,3 +248,40 @@ def test_learned_steps_on_selected_channels(name):
     np.testing.assert_allclose(out[0].features, ref.transform(grey)[0].features)
     with pytest.raises(ValueError, match="2 channel"):
         step.pixel_features(images[0][..., :2])
+
+
+def test_channels_of_volumes():
+    from semiseg_sk.datasets import make_blob_volumes
+
+    data = make_blob_volumes(1, shape=(5, 16, 16), random_state=0)
+    grey = data.images[0]
+    noise = np.random.RandomState(1).rand(*grey.shape)
+    volume = np.stack([noise, grey], axis=-1)
+    assert resolve_channels([1], None, volume, ndim=3) == ((1,), None)
+    with pytest.raises(ValueError, match="grey image"):
+        resolve_channels([0], None, grey, ndim=3)
+    np.testing.assert_array_equal(select_channels(volume, (1,), ndim=3), grey)
+    labels = np.where(data.truths[0] >= 0, -1, 0)
+    labels[2] = data.truths[0][2]
+    seg = make_segmenter(
+        spacing=data.spacing, n_segments=8, channels=[1], random_state=0
+    ).set_params(regionclassifier__refiner__snap_width=0)
+    masks = seg.fit_predict([volume], [labels])
+    ref = make_segmenter(spacing=data.spacing, n_segments=8, random_state=0)
+    ref.set_params(regionclassifier__refiner__snap_width=0)
+    np.testing.assert_array_equal(masks[0], ref.fit_predict([grey], [labels])[0])
+
+
+def test_models_pickled_before_channels_existed_load():
+    images, labels = _images(2)
+    seg = make_segmenter(n_segments=4, autoencoder=False, random_state=0)
+    seg.fit(images, labels)
+    masks = seg.predict(images)
+    steps = [seg[0], seg[1], seg[-1].refiner_, seg[-1].refiner]
+    for step in steps:
+        for name in ("channels", "channel_names", "channels_", "channel_names_"):
+            step.__dict__.pop(name, None)
+    again = pickle.loads(pickle.dumps(seg))
+    assert again.get_params()["regionclassifier__refiner__channels"] is None
+    for a, b in zip(again.predict(images), masks):
+        np.testing.assert_array_equal(a, b)

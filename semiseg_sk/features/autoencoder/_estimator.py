@@ -4,6 +4,7 @@
 
 import warnings
 from numbers import Integral, Real
+from types import SimpleNamespace
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -54,6 +55,11 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     gets the energy of each oriented, frequency-tuned filter, the texture cue
     that intensity statistics miss. The same maps, at
     pixel resolution, come from :meth:`pixel_features`.
+
+    On volumes (Regions with a ``spacing``, e.g. from
+    ``Superpixels(spacing=...)``) the filter bank is learned from crops of
+    the (Y, X) slices, every slice is filtered on its own and the maps are
+    pooled over each supervoxel's voxels.
 
     Parameters
     ----------
@@ -222,6 +228,8 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
     >>> ae.pixel_features(images[0]).shape
     (32, 32, 12)
     """
+
+    _supports_volumes = True
 
     _parameter_constraints = {
         "n_filters": [Interval(Integral, 1, None, closed="left")],
@@ -422,8 +430,8 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         seed = draw_seed(rng)
         generator = torch.Generator().manual_seed(seed)
         if not continuing:
-            self.input_scale_ = fit_input_scale(r.image for r in selected)
-        crops = self._training_crops(selected, rng)
+            self.input_scale_ = fit_input_scale(r.image for r in _slices(selected))
+        crops = self._training_crops(_slices(selected), rng)
 
         if not continuing:
             with torch.random.fork_rng(devices=[]):
@@ -556,14 +564,24 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         )
 
     def _pooled(self, regions):
-        """The appended block of one Regions: its maps pooled per region."""
+        """The appended block of one Regions: its maps pooled per region.
+
+        A volume's slices are filtered one by one; its region map is read as
+        one tall image, the slices one under the other, so that the rows of
+        slice ``z`` start at ``z * Y``.
+        """
         torch = import_torch()
+        segments = regions.segments
+        slices = [regions.image] if regions.spacing is None else list(regions.image)
+        segments = segments.reshape(-1, segments.shape[-1])
         pooler = RegionPooler(
-            regions.segments, regions.n_regions, self.n_maps_, tuple(self.pooling)
+            segments, regions.n_regions, self.n_maps_, tuple(self.pooling)
         )
         with torch.no_grad():
-            for start, stop, maps in self._strips(regions.image):
-                pooler.add(start, stop, maps)
+            for z, image in enumerate(slices):
+                offset = z * image.shape[0]
+                for start, stop, maps in self._strips(image):
+                    pooler.add(offset + start, offset + stop, maps)
         return pooler.result()
 
     def transform(self, X):
@@ -656,6 +674,12 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
             What the decoder redraws from the encoder's rectified responses.
         """
         X = self._check_transform_input(X)
+        if X[0].spacing is not None:
+            raise ValueError(
+                "AutoencoderFeatures.reconstruct draws crops of 2-D images; X[0] "
+                f"is a volume (spacing={X[0].spacing}). Pass Regions of 2-D "
+                "images, e.g. of slices."
+            )
         torch = import_torch()
         pad, half = self.kernel_size // 2, self.patch_size // 2
         side = self.patch_size + 2 * pad
@@ -680,6 +704,17 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.device != "cpu"
         return tags
+
+
+def _slices(X):
+    """What the filter bank learns from: 2-D Regions, or the XY slices of volumes."""
+    out = []
+    for regions in X:
+        if regions.spacing is None:
+            out.append(regions)
+        else:
+            out.extend(SimpleNamespace(image=image) for image in regions.image)
+    return out
 
 
 def _image_crops(image, input_scale, scales, pad, patch_size, counts, seed):
