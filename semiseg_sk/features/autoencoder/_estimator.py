@@ -478,8 +478,8 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         seeds = draw_seed(rng, size=len(X))
         jobs = capped_n_jobs(self.n_jobs, len(X))
         parts = Parallel(n_jobs=jobs, prefer="threads")(
-            delayed(_image_crops)(
-                r.image,
+            delayed(_regions_crops)(
+                r,  # its image is read in the task (a lazy one, where it runs)
                 self.input_scale_,
                 tuple(self.scales),
                 self.kernel_size // 2,
@@ -666,6 +666,11 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.device != "cpu"
         return tags
+
+
+def _regions_crops(regions, *args):
+    """``_image_crops`` of the image of one Regions."""
+    return _image_crops(regions.image, *args)
 
 
 def _image_crops(image, input_scale, scales, pad, patch_size, counts, seed):
