@@ -89,15 +89,22 @@ def read_checked(path):
     return check_image(read_image(path), name=str(path), index=None)
 
 
-def read_images(args, paths):
-    images = [read_checked(path) for path in progress(args, paths, "reading")]
-    first = n_channels(images[0])
-    for path, image in zip(paths, images):
+def read_images(args, paths, *, keep=True):
+    """Read and check every image; with ``keep=False`` give their shapes only.
+
+    Without ``keep``, each image is read, checked and dropped: memory holds
+    one image, whatever their number.
+    """
+    images, first = [], None
+    for path in progress(args, paths, "reading"):
+        image = read_checked(path)
+        first = n_channels(image) if first is None else first
         if n_channels(image) != first:
             raise CommandError(
                 f"{path} has {n_channels(image)} channel(s) but {paths[0]} has "
                 f"{first}; all images must have the same number of channels."
             )
+        images.append(image if keep else image.shape)
     return images
 
 

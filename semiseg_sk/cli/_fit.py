@@ -100,7 +100,11 @@ def build_model(args):
 
 
 def read_label_files(images, label_files):
-    """Targets of the images (all -1 without a label file), checked."""
+    """Targets of the images (all -1 without a label file), checked.
+
+    ``images`` are the images or their shapes. The target of an image
+    without a label file is a read-only view that takes no memory.
+    """
     import numpy as np
 
     from ..io import read_labels
@@ -108,10 +112,11 @@ def read_label_files(images, label_files):
     top = np.iinfo(np.uint16).max
     labels = []
     for image, found in zip(images, label_files):
+        shape = tuple(getattr(image, "shape", image))
         if found is None:
-            labels.append(np.full(image.shape[:2], -1, dtype=np.int64))
+            labels.append(np.broadcast_to(np.int64(-1), shape[:2]))
             continue
-        target = read_labels(found, shape=image.shape)
+        target = read_labels(found, shape=shape)
         if target.size and target.max() + 1 > top:
             raise CommandError(
                 f"{found}: holds label value {target.max() + 1}; expected at most "
@@ -125,7 +130,7 @@ def run(args):
     import numpy as np
 
     from ..exceptions import SingleClassWarning
-    from ..io import save_model
+    from ..io import ImageCollection, save_model
 
     check_dir(args.labels, "--labels")
     check_device(args)
@@ -147,8 +152,11 @@ def run(args):
     check_output_file(output, force=args.force)
     model, settings = build_model(args)
 
-    images = read_images(args, paths)
-    labels = read_label_files(images, label_files)
+    # Each image is read and checked here, then read again where the steps
+    # run it (a worker with --scheduler): this process never holds them all.
+    shapes = read_images(args, paths, keep=False)
+    labels = read_label_files(shapes, label_files)
+    images = ImageCollection.from_paths(paths)
     n_labeled = [int((lab >= 0).sum()) for lab in labels]
     if sum(n_labeled) == 0:
         raise CommandError(
@@ -202,7 +210,7 @@ def run(args):
         "classes": [int(c) + 1 for c in classes],
         "class_pixel_counts": counts,
         "class_names": class_names,
-        "n_channels": int(images[0].shape[2]) if images[0].ndim == 3 else 1,
+        "n_channels": int(shapes[0][2]) if len(shapes[0]) == 3 else 1,
         "images": [os.path.basename(p) for p in paths],
         "label_files": [
             None if f is None else os.path.basename(f) for f in label_files
