@@ -18,12 +18,15 @@ of W worker processes with one thread each, then, under
 
 The one-worker and two-worker runs use the same code and the same process
 layout (a driver, W workers of one thread; ``n_jobs = 2 * W`` keeps each
-worker's queue full). Time is from the cluster being up (a warm-up task
-has imported the library on every worker) to the last mask written.
+worker's queue full). Time is from the cluster being up (a warm-up fit and
+predict of a tiny image on every worker and in the driver has paid the
+imports and first calls) to the last mask written.
 Driver peak RSS is the driver's ``VmHWM`` after the run (its imports,
 torch included, count); workers are not counted. The masks of the two
 runs must be identical. Printed: per run the fit and predict times,
-throughput (images/s over fit + predict) and driver peak RSS, then the
+throughput (images/s over fit + predict), the seconds the workers spent
+computing tasks (from the task stream: if they grow with the number of
+workers, the workers were starved of CPU) and driver peak RSS, then the
 ratio of throughputs and the targets of issue 18 (driver peak RSS <= 1.5 GB,
 throughput of 2 workers >= 1.7x one worker).
 
@@ -108,8 +111,18 @@ def _peak_rss_mb():
 
 
 def _warm():
-    import semiseg_sk.pipeline  # noqa: F401
+    """Fit and predict a tiny image: every import and first call is paid here."""
+    from joblib import parallel_config
 
+    from semiseg_sk import make_segmenter
+
+    image = np.zeros((32, 32), np.uint8)
+    image[:, 16:] = 200
+    labels = np.full((32, 32), -1)
+    labels[5, 5], labels[5, 25] = 0, 1
+    with parallel_config(backend="sequential"):
+        seg = make_segmenter(n_segments=8, random_state=0)
+        seg.fit([image], [labels]).predict([image])
     return os.getpid()
 
 
@@ -141,14 +154,21 @@ def run_one(paths, scribbles, n_workers, out):
         distributed.Client(cluster) as client,
     ):
         client.run(_warm)
+        _warm()
         n_jobs = 2 * n_workers
         tic = time.perf_counter()
-        with parallel_backend("dask"):
+        with distributed.get_task_stream(client) as stream, parallel_backend("dask"):
             seg = make_segmenter(random_state=0, n_jobs=n_jobs)
             seg.fit(collection, labels)
             fitted = time.perf_counter()
             written = write_masks(iter_predict(seg, collection, n_jobs=n_jobs), out)
         done = time.perf_counter()
+    busy = sum(
+        part["stop"] - part["start"]
+        for record in stream.data
+        for part in record["startstops"]
+        if part["action"] == "compute"
+    )
     digest = hashlib.sha256()
     for path in written:
         digest.update(Path(path).read_bytes())
@@ -158,6 +178,7 @@ def run_one(paths, scribbles, n_workers, out):
         "fit_s": fitted - tic,
         "predict_s": done - fitted,
         "images_per_s": len(paths) / (done - tic),
+        "worker_compute_s": busy,
         "driver_peak_rss_mb": _peak_rss_mb(),
         "masks_sha256": digest.hexdigest()[:16],
     }
@@ -194,12 +215,15 @@ def main(argv=None):
             results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     print(f"{args.n} images of {args.size}x{args.size} ({args.kind}), PNG files")
     print(f"load: {os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} CPUs")
-    print("workers  fit s  predict s  images/s  driver peak RSS MB  masks")
+    print(
+        "workers  fit s  predict s  images/s  worker compute s  "
+        "driver peak RSS MB  masks"
+    )
     for r in results:
         print(
             f"{r['workers']:7d}  {r['fit_s']:5.1f}  {r['predict_s']:9.1f}  "
-            f"{r['images_per_s']:8.3f}  {r['driver_peak_rss_mb']:18.0f}  "
-            f"{r['masks_sha256']}"
+            f"{r['images_per_s']:8.3f}  {r['worker_compute_s']:16.1f}  "
+            f"{r['driver_peak_rss_mb']:18.0f}  {r['masks_sha256']}"
         )
     same = len({r["masks_sha256"] for r in results}) == 1
     print(f"masks identical across runs: {same}")

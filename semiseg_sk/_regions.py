@@ -206,6 +206,11 @@ class Regions:
         image = self._image
         return image if isinstance(image, np.ndarray) else image.load()
 
+    def __setstate__(self, state):
+        if "image" in state:  # pickled before images could be lazy
+            state["_image"] = state.pop("image")
+        self.__dict__.update(state)
+
     @property
     def segments(self):
         data, dtype, shape = self._packed

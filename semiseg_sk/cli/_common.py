@@ -93,16 +93,23 @@ def read_checked(path, volume=False):
     return check_image(read_image(path), name=str(path), index=None)
 
 
-def read_images(args, paths, volume=False):
-    images = [read_checked(p, volume) for p in progress(args, paths, "reading")]
+def read_images(args, paths, volume=False, *, keep=True):
+    """Read and check every image (TIFF stacks with ``volume``).
+
+    With ``keep=False`` give their shapes only: each image is read, checked
+    and dropped, so memory holds one image, whatever their number.
+    """
     ndim = 3 if volume else 2
-    first = n_channels(images[0], ndim)
-    for path, image in zip(paths, images):
+    images, first = [], None
+    for path in progress(args, paths, "reading"):
+        image = read_checked(path, volume)
+        first = n_channels(image, ndim) if first is None else first
         if n_channels(image, ndim) != first:
             raise CommandError(
                 f"{path} has {n_channels(image, ndim)} channel(s) but {paths[0]} "
                 f"has {first}; all images must have the same number of channels."
             )
+        images.append(image if keep else image.shape)
     return images
 
 

@@ -197,7 +197,11 @@ def build_model(args, *, spacing=None, channels=None, channel_names=None):
 
 
 def read_label_files(images, label_files, volume=False):
-    """Targets of the images (all -1 without a label file), checked."""
+    """Targets of the images (all -1 without a label file), checked.
+
+    ``images`` are the images or their shapes. The target of an image
+    without a label file is a read-only view that takes no memory.
+    """
     import numpy as np
 
     from ..io import read_labels, read_volume_labels
@@ -206,13 +210,14 @@ def read_label_files(images, label_files, volume=False):
     ndim = 3 if volume else 2
     labels = []
     for image, found in zip(images, label_files):
+        shape = tuple(getattr(image, "shape", image))
         if found is None:
-            labels.append(np.full(image.shape[:ndim], -1, dtype=np.int64))
+            labels.append(np.broadcast_to(np.int64(-1), shape[:ndim]))
             continue
         if volume:
-            target = read_volume_labels(found, shape=image.shape)
+            target = read_volume_labels(found, shape=shape)
         else:
-            target = read_labels(found, shape=image.shape)
+            target = read_labels(found, shape=shape)
         if target.size and target.max() + 1 > top:
             raise CommandError(
                 f"{found}: holds label value {target.max() + 1}; expected at most "
@@ -226,8 +231,7 @@ def run(args):
     import numpy as np
 
     from ..exceptions import SingleClassWarning
-    from ..io import save_model
-    from ..utils.validation import n_channels
+    from ..io import ImageCollection, save_model
 
     check_dir(args.labels, "--labels")
     check_device(args)
@@ -253,11 +257,18 @@ def run(args):
         args, spacing=spacing, channels=channels, channel_names=channel_names
     )
     volume = spacing is not None
+    ndim = 3 if volume else 2
     if volume:
         say(args, f"volumes with voxel spacing {spacing} (dz, dy, dx)")
-
-    images = read_images(args, paths, volume)
-    labels = read_label_files(images, label_files, volume)
+        images = read_images(args, paths, volume)
+        shapes = [image.shape for image in images]
+    else:
+        # Each image is read and checked here, then read again where the
+        # steps run it (a worker with --scheduler): this process never holds
+        # them all.
+        shapes = read_images(args, paths, keep=False)
+        images = ImageCollection.from_paths(paths)
+    labels = read_label_files(shapes, label_files, volume)
     n_labeled = [int((lab >= 0).sum()) for lab in labels]
     if sum(n_labeled) == 0:
         raise CommandError(
@@ -311,7 +322,7 @@ def run(args):
         "classes": [int(c) + 1 for c in classes],
         "class_pixel_counts": counts,
         "class_names": class_names,
-        "n_channels": n_channels(images[0], 3 if volume else 2),
+        "n_channels": shapes[0][ndim] if len(shapes[0]) > ndim else 1,
         "spacing": spacing,
         "channels": channels,
         "channel_names": channel_names,

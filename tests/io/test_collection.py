@@ -35,7 +35,7 @@ def _images(n, seed=0):
 def _labels(n):
     """Scribbles on the first two images; the others unlabeled (no memory)."""
     labels = [np.broadcast_to(np.int8(-1), (SIZE, SIZE)) for _ in range(n)]
-    for i in range(2):
+    for i in range(min(n, 2)):
         lab = np.full((SIZE, SIZE), -1, dtype=np.int8)
         lab[10:14, 5:10], lab[40:44, 50:55] = 0, 1
         labels[i] = lab
@@ -230,3 +230,23 @@ def test_regions_of_a_lazy_image_read_it_on_access(tmp_path):
     np.testing.assert_array_equal(regions.image, image)
     with pytest.raises(ValueError, match="segments has shape"):
         Regions(LazyImage(path), np.zeros((4, 8), int))
+
+
+def test_lazy_images_are_checked_as_arrays_are(files, tmp_path):
+    from semiseg_sk.exceptions import PixelScaleWarning
+
+    _, paths = files
+    bad = np.full((SIZE, SIZE), np.nan)
+    np.save(tmp_path / "nan.npy", bad)
+    collection = [*paths[:3], tmp_path / "nan.npy"]
+    with pytest.raises(ValueError, match=r"X\[3\] contains NaN"):
+        _segmenter().fit(collection, _labels(4))
+    labels = _labels(3)
+    labels[1] = np.zeros((4, 4), int)
+    with pytest.raises(ValueError, match=r"y\[1\] has shape"):
+        _segmenter().fit(paths[:3], labels)
+    np.save(tmp_path / "bright.npy", np.load(paths[2]) * 255)
+    with pytest.warns(PixelScaleWarning, match=r"X\[2\]"):
+        _segmenter().fit([*paths[:2], tmp_path / "bright.npy"], _labels(3))
+    with pytest.raises(FileNotFoundError):
+        _segmenter().fit([tmp_path / "missing.npy", *paths[:2]], _labels(3))

@@ -500,8 +500,8 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         seeds = draw_seed(rng, size=len(X))
         jobs = capped_n_jobs(self.n_jobs, len(X))
         parts = Parallel(n_jobs=jobs, prefer="threads")(
-            delayed(_image_crops)(
-                r.image,
+            delayed(_regions_crops)(
+                r,  # its image is read in the task (a lazy one, where it runs)
                 self.input_scale_,
                 tuple(self.scales),
                 self.kernel_size // 2,
@@ -715,6 +715,11 @@ def _slices(X):
         else:
             out.extend(SimpleNamespace(image=image) for image in regions.image)
     return out
+
+
+def _regions_crops(regions, *args):
+    """``_image_crops`` of the image of one Regions (read where the task runs)."""
+    return _image_crops(regions.image, *args)
 
 
 def _image_crops(image, input_scale, scales, pad, patch_size, counts, seed):
