@@ -713,7 +713,10 @@ def _slices(X):
         if regions.spacing is None:
             out.append(regions)
         else:
-            out.extend(SimpleNamespace(image=image) for image in regions.image)
+            out.extend(
+                SimpleNamespace(image=image, shape=image.shape[:2])
+                for image in regions.image
+            )
     return out
 
 
