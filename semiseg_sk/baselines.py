@@ -105,8 +105,12 @@ def skimage_trainable_segmentation(
     ]
 
 
-def _ilastik_features(image, spacing=None):
-    return filter_bank(image, spacing=spacing)
+def _ilastik_features(image):
+    return filter_bank(image)
+
+
+def _ilastik_volume_features(spacing):
+    return lambda volume: filter_bank(volume, spacing=spacing)
 
 
 def _predict_pixels(clf, features):
@@ -173,6 +177,9 @@ def ilastik_pixel_classification(
     ndim = 2 if spacing is None else 3
     images, labels, test_images = _check_inputs(images, labels, test_images, ndim)
     clf = _default_forest(random_state, n_jobs) if clf is None else clf
+    describe = (
+        _ilastik_features if spacing is None else _ilastik_volume_features(spacing)
+    )
     # Keyed by the array itself: a test image that is also a labeled training
     # image reuses its features, kept until its last place in test_images.
     last_use = {id(im): i for i, im in enumerate(test_images)}
@@ -183,7 +190,7 @@ def ilastik_pixel_classification(
             continue
         features = stacks.get(id(im))
         if features is None:
-            features = _ilastik_features(im, spacing)
+            features = describe(im)
         rows.append(features[labeled])
         targets.append(lab[labeled])
         if id(im) in last_use:
@@ -195,7 +202,7 @@ def ilastik_pixel_classification(
     for i, im in enumerate(test_images):
         features = stacks.get(id(im))
         if features is None:
-            features = _ilastik_features(im, spacing)
+            features = describe(im)
         if last_use[id(im)] == i:
             stacks.pop(id(im), None)
         masks.append(_predict_pixels(clf, features))

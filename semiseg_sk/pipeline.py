@@ -36,6 +36,13 @@ __all__ = [
 ]
 
 
+# PixelRefiner's settings for volumes (see make_segmenter's refine): a
+# 1-voxel band keeps ribbons a few voxels thick, which the 3-pixel band of
+# 2-D images erodes along all three axes; 3-D scales up to 8 cover as much
+# context as 16 in 2-D, at 5 smoothed volumes instead of 6.
+_VOLUME_REFINER = {"snap_width": 1.0, "sigma_max": 8.0}
+
+
 # make_segmenter checks its arguments when it is called, so that a typo fails
 # where it is written rather than at fit, after the pipeline was handed on.
 @validate_params(
@@ -116,7 +123,9 @@ def make_segmenter(
         :class:`PixelRefiner`, then snap class boundaries to the image edges
         within 3 pixels, which also removes specks narrower than about 6
         pixels. For thinner structures (roads, folds, fibres) set
-        ``regionclassifier__refiner__snap_width=0``.
+        ``regionclassifier__refiner__snap_width=0``. For volumes the band is
+        1 voxel wide (in units of the smallest voxel side) and the pixel
+        features' scales reach 8 rather than 16.
     estimator : estimator object, default=None
         Region classifier given to :class:`RegionClassifier`: a classifier
         or a Pipeline ending in one (a regressor or clusterer raises a
@@ -213,7 +222,11 @@ def make_segmenter(
         estimator = default_region_estimator(
             spatial_weight=0.2, random_state=random_state, n_jobs=n_jobs
         )
-    refiner = PixelRefiner(random_state=random_state, n_jobs=n_jobs) if refine else None
+    refiner = None
+    if refine:
+        refiner = PixelRefiner(random_state=random_state, n_jobs=n_jobs)
+        if spacing is not None:
+            refiner.set_params(**_VOLUME_REFINER)
     steps.append(("regionclassifier", RegionClassifier(estimator, refiner=refiner)))
     for step in [step for _, step in steps] + [refiner]:
         if step is not None and "channels" in step.get_params(deep=False):
