@@ -119,8 +119,9 @@ def make_segmenter(
         autoencoder trained on all images, labeled and unlabeled, for three
         epochs of 1024 patches each on an 8-filter network.
         ``autoencoder=False`` gives the fastest pipeline. ``"auto"`` includes
-        it for 2-D images and leaves it out for volumes, which it does not
-        take yet (``autoencoder=True`` with a ``spacing`` raises at fit).
+        it for 2-D images and leaves it out for volumes, where it was measured
+        neutral; ``autoencoder=True`` with a ``spacing`` learns it from the
+        (Y, X) slices.
     refine : bool, default=True
         Refine the region probabilities at pixel level with
         :class:`PixelRefiner`, then snap class boundaries to the image edges

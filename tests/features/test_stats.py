@@ -178,8 +178,8 @@ def test_volume_filters_follow_the_spacing():
 
 def test_learned_steps_refuse_volumes_with_the_remedy():
     pytest.importorskip("torch")
-    from semiseg_sk import AutoencoderFeatures
+    from semiseg_sk.features import GANFeatures
 
     regions = RegionStats(filters=False).fit_transform(_volume_regions())
-    with pytest.raises(ValueError, match="pass autoencoder=False"):
-        AutoencoderFeatures(max_iter=1).fit(regions)
+    with pytest.raises(ValueError, match="leave GANFeatures out of the pipeline"):
+        GANFeatures(max_iter=1).fit(regions)
