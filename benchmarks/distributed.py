@@ -9,16 +9,19 @@ in a fresh driver process that starts a :class:`distributed.LocalCluster`
 of W worker processes with one thread each, then, under
 ``joblib.parallel_backend("dask")``:
 
-- ``make_segmenter(random_state=0, n_jobs=2 * W).fit(collection, labels)``
+- ``make_segmenter(random_state=0, n_jobs=-1).fit(collection, labels)``
   with ``collection = ImageCollection.from_paths(paths)``: each per-image
   task reads its image on a worker, from its path;
-- ``write_masks(iter_predict(seg, collection, n_jobs=2 * W), out)``: one
+- ``write_masks(iter_predict(seg, collection, n_jobs=-1), out)``: one
   task per image (read, whole pipeline, mask back), the masks written as
   PNG files by the driver as they come.
 
 The one-worker and two-worker runs use the same code and the same process
-layout (a driver, W workers of one thread; ``n_jobs = 2 * W`` keeps each
-worker's queue full). Time is from the cluster being up (a warm-up fit and
+layout (a driver, W workers of one thread). joblib's dask backend runs as
+many tasks at once as the cluster has threads, and with a single thread it
+runs them in the driver: the one-worker run is the same work done by one
+process (without the transfers; its worker computes nothing, and its driver
+RSS includes the per-image work). Time is from the cluster being up (a warm-up fit and
 predict of a tiny image on every worker and in the driver has paid the
 imports and first calls) to the last mask written.
 Driver peak RSS is the driver's ``VmHWM`` after the run (its imports,
@@ -155,7 +158,7 @@ def run_one(paths, scribbles, n_workers, out):
     ):
         client.run(_warm)
         _warm()
-        n_jobs = 2 * n_workers
+        n_jobs = -1
         tic = time.perf_counter()
         with distributed.get_task_stream(client) as stream, parallel_backend("dask"):
             seg = make_segmenter(random_state=0, n_jobs=n_jobs)

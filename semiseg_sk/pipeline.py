@@ -361,10 +361,11 @@ def iter_predict(
         ignored with ``n_jobs``.
     n_jobs : int, default=None
         Predict one image per task, with this many tasks at a time (``-1``:
-        one per processor, or per thread of the dask cluster; give at least
-        2 to use a cluster of one worker thread, since joblib runs one job
-        in the calling process). None predicts in batches here, each step
-        parallel with its own ``n_jobs``.
+        one per processor). Under the dask backend the cluster's worker
+        threads set how many run at once (joblib runs the tasks in the
+        calling process when there is one thread, or ``n_jobs=1``). None
+        predicts in batches here, each step parallel with its own
+        ``n_jobs``.
     verbose : int, default=0
         Show a progress bar over the images (tqdm), with their number when
         ``images`` has a length.

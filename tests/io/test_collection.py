@@ -84,6 +84,8 @@ def test_paths_glob_and_lists_of_paths_give_the_masks_of_arrays(files, reference
     pattern = str(paths[0].parent / "img00[0-5].npy")
     _same(seg.predict(pattern), expected)
     _same((out.mask for out in iter_predict(seg, pattern)), expected)
+    # One image per task (here sequential): the masks of the batches.
+    _same((out.mask for out in iter_predict(seg, pattern, n_jobs=1)), expected)
     streamed = iter_fit_predict(_segmenter(), paths[:6], _labels(6))
     _same(
         (out.mask for out in streamed),
