@@ -187,6 +187,60 @@ METHODS = {
         "(regionclassifier__refiner__snap_width=0)",
         _segmenter({"regionclassifier__refiner__snap_width": 0}),
     ),
+    "pixel-only": (
+        "make_segmenter() with the pixel forest alone at pixel level: no region "
+        "share in the blend, no snapping (regionclassifier__refiner__region_weight"
+        "=0, snap_width=0); the regions still pick its pseudo-labels",
+        _segmenter(
+            {
+                "regionclassifier__refiner__region_weight": 0.0,
+                "regionclassifier__refiner__snap_width": 0,
+            }
+        ),
+    ),
+    "cv-blend": (
+        "make_segmenter() with the region weight and snapping chosen at fit by "
+        "cross-validation over the scribbled strokes "
+        "(regionclassifier__refiner__region_weight='cv', snap_width='cv')",
+        _segmenter(
+            {
+                "regionclassifier__refiner__region_weight": "cv",
+                "regionclassifier__refiner__snap_width": "cv",
+            }
+        ),
+    ),
+    "cv-calibrated": (
+        "cv-blend, and the temperature fitted on the held-out strokes "
+        "(regionclassifier__refiner__temperature='cv')",
+        _segmenter(
+            {
+                "regionclassifier__refiner__region_weight": "cv",
+                "regionclassifier__refiner__snap_width": "cv",
+                "regionclassifier__refiner__temperature": "cv",
+            }
+        ),
+    ),
+    "uncalibrated": (
+        "make_segmenter() without temperature scaling "
+        "(regionclassifier__refiner__temperature=1); the same masks",
+        _segmenter({"regionclassifier__refiner__temperature": 1.0}),
+    ),
+    "auto-context": (
+        "make_segmenter() with a second, auto-context pass of the pixel forest "
+        "(regionclassifier__refiner__auto_context=True)",
+        _segmenter({"regionclassifier__refiner__auto_context": True}),
+    ),
+    "auto-context-pixel": (
+        "auto-context with the pixel forest alone at pixel level "
+        "(auto_context=True, region_weight=0, snap_width=0)",
+        _segmenter(
+            {
+                "regionclassifier__refiner__auto_context": True,
+                "regionclassifier__refiner__region_weight": 0.0,
+                "regionclassifier__refiner__snap_width": 0,
+            }
+        ),
+    ),
     "no-lab": (
         "make_segmenter() with colour features in RGB instead of CIE Lab "
         "(regionstats__convert2lab=False, regionclassifier__refiner__convert2lab="
