@@ -35,7 +35,6 @@ from ._context import context_features
 from ._select import (
     candidate_scores,
     fit_temperature,
-    mean_iou_of,
     stroke_folds,
     stroke_window,
     tempered,
@@ -526,9 +525,7 @@ class PixelRefiner(BaseEstimator):
         """One image's filter features with the first pass's context appended."""
         first = self._forest_proba(stack)
         painted = regions.paint(proba).reshape(first.shape)
-        return np.hstack(
-            [stack, context_features(regions.shape, first)]
-        ), painted
+        return np.hstack([stack, context_features(regions.shape, first)]), painted
 
     def _fit_context(self, X, region_proba, features, img, pix, cls, rng):
         """Fit the second pass on the training pixels of the scribbled images."""
@@ -642,14 +639,13 @@ class PixelRefiner(BaseEstimator):
                 inside = np.flatnonzero(np.isin(cv["pix_w"][k], pix))
                 truth = np.full(inside.size, c, np.intp)
                 windows.append((X[i].image[window], region, pixel, inside, truth))
-        confusions, probas, truths = candidate_scores(
+        scores, probas, truths = candidate_scores(
             windows,
             candidates,
             lambda region, pixel, w: self._blend(region, pixel, w),
             self.snap_sigma,
             n_classes,
         )
-        scores = [mean_iou_of(c) for c in confusions]
         self.cv_scores_ = dict(zip(candidates, scores))
         best = max(scores)
         chosen = next(k for k, s in enumerate(scores) if s >= best - _CV_TOLERANCE)

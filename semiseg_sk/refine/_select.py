@@ -16,6 +16,7 @@ temperature that calibrates the blend. No test label is ever seen.
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..features._gating import _macro_iou
 from ._snap import snap_to_edges
 
 __all__ = ["fit_temperature", "stroke_folds", "tempered"]
@@ -97,7 +98,7 @@ def window_pixels(window, shape):
 
 
 def candidate_scores(windows, candidates, blend, snap_sigma, n_classes):
-    """Confusion matrix and held-out probabilities of each candidate.
+    """Held-out score and probabilities of each candidate.
 
     Parameters
     ----------
@@ -112,11 +113,12 @@ def candidate_scores(windows, candidates, blend, snap_sigma, n_classes):
 
     Returns
     -------
-    confusions : list of ndarray of shape (n_classes, n_classes)
+    scores : list of float
+        Mean IoU over the held-out pixels of each candidate.
     probas : list of ndarray of shape (n_held_out_pixels, n_classes)
     truths : ndarray of shape (n_held_out_pixels,)
     """
-    confusions = [np.zeros((n_classes, n_classes)) for _ in candidates]
+    preds = [[] for _ in candidates]
     probas = [[] for _ in candidates]
     truths = []
     for image, region, pixel, inside, truth in windows:
@@ -128,20 +130,13 @@ def candidate_scores(windows, candidates, blend, snap_sigma, n_classes):
             proba = snap_to_edges(image, blended[weight], width, snap_sigma)
             proba = proba.reshape(-1, n_classes)[inside]
             probas[k].append(proba)
-            np.add.at(confusions[k], (truth, proba.argmax(axis=1)), 1)
+            preds[k].append(proba.argmax(axis=1))
+    truths = np.concatenate(truths)
     return (
-        confusions,
+        [_macro_iou(truths, np.concatenate(p), n_classes) for p in preds],
         [np.concatenate(p) for p in probas],
-        np.concatenate(truths),
+        truths,
     )
-
-
-def mean_iou_of(confusion):
-    """Mean IoU over the classes present in a confusion matrix's rows."""
-    inter = np.diag(confusion)
-    union = confusion.sum(axis=0) + confusion.sum(axis=1) - inter
-    present = confusion.sum(axis=1) > 0
-    return float(np.mean(inter[present] / union[present]))
 
 
 def tempered(proba, temperature):
