@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """RegionClassifier: label regions with any scikit-learn classifier."""
 
+import inspect
 import warnings
 
 import numpy as np
@@ -265,9 +266,8 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : RegionClassifier
             The fitted step.
         """
-        X, y, region_proba = self._fit_regions(X, y)
-        if self.refiner_ is not None:
-            self.refiner_.fit(X, y, region_proba=region_proba)
+        X, y, region_proba, features = self._fit_regions(X, y)
+        self._fit_refiner(X, y, region_proba, features)
         return self
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -300,10 +300,28 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         Masks are made a few images at a time, so that nothing proportional
         to the pixels of all images is held at once.
         """
-        X, y, region_proba = self._fit_regions(X, y)
-        if self.refiner_ is not None:
-            self.refiner_.fit(X, y, region_proba=region_proba)
+        X, y, region_proba, features = self._fit_regions(X, y)
+        self._fit_refiner(X, y, region_proba, features)
         return self._iter_outputs(X, region_proba, proba=proba)
+
+    def _fit_refiner(self, X, y, region_proba, features):
+        """Fit the refiner; one that takes ``region_proba_cv`` gets a refit of regions.
+
+        ``region_proba_cv(y_fold)`` gives the region probabilities of X from a
+        fresh clone of the region estimator fitted on the labels ``y_fold``,
+        so that a refiner can cross-validate over held-out scribbles.
+        """
+        if self.refiner_ is None:
+            return
+        params = {}
+        if "region_proba_cv" in inspect.signature(self.refiner_.fit).parameters:
+
+            def region_proba_cv(y_fold):
+                targets = region_targets(X, y_fold, self.classes_)
+                return self._fit_estimator(X, features, targets)[1]
+
+            params["region_proba_cv"] = region_proba_cv
+        self.refiner_.fit(X, y, region_proba=region_proba, **params)
 
     def _fit_regions(self, X, y):
         """Fit the region estimator; the checked X and y, and X's region proba.
@@ -332,8 +350,15 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
             self._warn_single_class(region_classes[0], y)
             self.fallback_class_ = int(region_classes[0])
             self.estimator_ = None
-            return X, y, self._region_proba(X, features)
+            return X, y, self._region_proba(X, features), features
 
+        self.estimator_, region_proba = self._fit_estimator(X, features, targets)
+        if self.refiner is not None:
+            self.refiner_ = clone(self.refiner)
+        return X, y, region_proba, features
+
+    def _fit_estimator(self, X, features, targets):
+        """A fitted clone of the region estimator, and X's region probabilities."""
         estimator = clone(
             default_region_estimator() if self.estimator is None else self.estimator
         )
@@ -342,16 +367,11 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         else:
             labeled = targets >= 0
             estimator.fit(features[labeled], targets[labeled])
-        self.estimator_ = estimator
         final = _final_step(estimator)
         if isinstance(final, _TRANSDUCTIVE):
             proba = self._align(final.classes_, final.label_distributions_)
-            region_proba = _split(proba, X)
-        else:
-            region_proba = self._region_proba(X, features)
-        if self.refiner is not None:
-            self.refiner_ = clone(self.refiner)
-        return X, y, region_proba
+            return estimator, _split(proba, X)
+        return estimator, self._region_proba(X, features, estimator)
 
     def _warn_single_class(self, index, y):
         only = self.classes_[index]
@@ -400,17 +420,18 @@ class RegionClassifier(ImageEstimatorMixin, ClassifierMixin, BaseEstimator):
         )
         return X, self._features(X, n_features=self.n_features_in_)
 
-    def _region_proba(self, X, features):
+    def _region_proba(self, X, features, estimator=None):
         """Inductive class probabilities of every region, one array per image."""
-        if self.estimator_ is None:
+        estimator = self.estimator_ if estimator is None else estimator
+        if estimator is None:
             proba = np.zeros((len(features), len(self.classes_)))
             proba[:, self.fallback_class_] = 1.0
             return _split(proba, X)
-        classes = self.estimator_.classes_
-        if hasattr(self.estimator_, "predict_proba"):
-            proba = self.estimator_.predict_proba(features)
+        classes = estimator.classes_
+        if hasattr(estimator, "predict_proba"):
+            proba = estimator.predict_proba(features)
         else:
-            pred = self.estimator_.predict(features)
+            pred = estimator.predict(features)
             proba = (pred[:, None] == classes).astype(float)
         return _split(self._align(classes, proba), X)
 

@@ -42,6 +42,15 @@ from ..utils._parallel import N_JOBS, capped_n_jobs
 from ..utils._random import RANDOM_STATE, draw_seed
 from ..utils.fixes import HasMethods, Interval, StrOptions, _fit_context
 from ..utils.validation import check_classifier, check_labels, n_channels
+from ._context import context_features
+from ._select import (
+    candidate_scores,
+    fit_temperature,
+    stroke_folds,
+    stroke_window,
+    tempered,
+    window_pixels,
+)
 from ._snap import snap_to_edges
 
 __all__ = ["PixelRefiner"]
@@ -57,6 +66,17 @@ _PREDICT_BATCH_PIXELS = 2**20
 # where the blend's two best classes are closer than _DENSE_MARGIN.
 _COARSE_MIN_PIXELS = 2**18
 _DENSE_MARGIN = 0.2
+# Cross-validation over strokes (``"cv"`` values): the region weights and
+# snap widths tried, what stands when the scribbles cannot be split (a class
+# with a single stroke), the extra margin of the window around each held-out
+# stroke, and how much worse than the best a candidate nearer the fallback
+# may score and still be chosen (held-out scribbles are few: small
+# differences are noise).
+_CV_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
+_CV_SNAP_WIDTH = 3
+_FALLBACK_WEIGHT = 0.5
+_CV_WINDOW_MARGIN = 8
+_CV_TOLERANCE = 0.01
 
 
 def pixel_features(image, sigma_min, sigma_max, convert2lab):
@@ -209,9 +229,12 @@ class PixelRefiner(BaseEstimator):
     check_pseudo_labels : bool, default=True
         Keep only the pseudo-labels that a first pixel classifier, trained on
         the scribbled pixels alone, agrees with.
-    region_weight : float, default=0.5
+    region_weight : float or "cv", default=0.5
         Share of the region probabilities in the result; 0 keeps only the
-        pixel classifier, 1 only the regions.
+        pixel classifier, 1 only the regions. ``"cv"`` chooses it among 0,
+        0.25, 0.5 and 0.75 at fit by cross-validation over the scribbled
+        strokes (see Notes), so that it can differ from one data set to
+        the next: low where regions erase thin or small structures.
     blend : {"linear", "geometric"}, default="linear"
         ``region_weight * p_region + (1 - region_weight) * p_pixel``, or the
         normalised weighted geometric mean of the two.
@@ -229,16 +252,36 @@ class PixelRefiner(BaseEstimator):
         every ``coarse_stride``-th pixel of each row and column, is
         interpolated in between, and runs on every pixel near where the
         class can depend on it (see Notes); 1 runs it on every pixel.
-    snap_width : float, default=3
+    snap_width : float or "cv", default=3
         Pixels closer than this to a class boundary of the blended
         probabilities are re-assigned by a watershed on the image gradient
         (see Notes), so that boundaries follow image edges; 0 turns snapping
-        off.
+        off. ``"cv"`` chooses between 3 and 0 at fit by cross-validation
+        over the scribbled strokes.
     snap_sigma : float, default=2.0
         Gaussian smoothing of the image before its gradient is taken for
         snapping.
     {channels}
     {channel_names}
+    temperature : float or "cv", default=0.8
+        Temperature scaling of the blended probabilities: their logarithms
+        are divided by it and they are renormalised, so below 1 sharpens
+        them. Masks do not change, only the probabilities (and the
+        uncertainty maps made from them). The default was chosen for the
+        lowest calibration error on held-out data; ``"cv"`` fits it at fit
+        on the held-out strokes of the cross-validation over the scribbles
+        (see Notes), which are easier than the average pixel (scribbles lie
+        inside their class), so it tends to sharpen too much.
+    cv : int, default=3
+        Folds of strokes in the cross-validation (fewer when a class has
+        fewer strokes; with a single stroke in some class none is run and
+        the weight 0.5, snap width 3 and temperature 1 stand).
+    auto_context : bool, default=False
+        Run the pixel classifier twice: the second pass also sees the first
+        pass's pixel probabilities, raw and smoothed at 1, 3 and 9 pixels
+        (ilastik's auto-context). It is trained on the training pixels of
+        the scribbled images and predicts every pixel (no coarse to fine),
+        so it costs about two more forest passes per image.
     n_jobs : int, default=None
         Cores the default forests use, never more than they have trees.
         ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context;
@@ -261,6 +304,18 @@ class PixelRefiner(BaseEstimator):
         Number of pseudo-labeled pixels it was trained on.
     n_scribbled_ : int
         Number of scribbled pixels it was trained on.
+    region_weight_ : float
+        The region weight used: ``region_weight``, or the one chosen by
+        cross-validation.
+    snap_width_ : float
+        The snap width used.
+    context_estimator_ : classifier or None
+        The second-pass pixel classifier of ``auto_context``.
+    temperature_ : float
+        The temperature the blended probabilities' logarithms are divided by.
+    cv_scores_ : dict or None
+        ``{(region_weight, snap_width): mean IoU}`` over the held-out
+        scribbled pixels of the cross-validation, or None when none ran.
 
     Notes
     -----
@@ -290,6 +345,19 @@ class PixelRefiner(BaseEstimator):
     edge nearby, ``predict`` stays the argmax of ``predict_proba``, and
     specks narrower than about ``2 * snap_width`` disappear -- so do true
     structures that thin: use ``snap_width=0`` for lines and fibres.
+
+    Cross-validation over strokes, for ``"cv"`` values:
+    the scribbles are split into strokes (connected pixels of one class),
+    the strokes of each class are dealt into ``cv`` folds, and each fold is
+    held out in turn. A 20-tree pixel forest trained on the other strokes
+    (and on the pseudo-labels away from the held-out ones) and the region
+    probabilities of a region estimator refitted without them (when the
+    :class:`~semiseg_sk.RegionClassifier` passes ``region_proba_cv``; the
+    fitted region probabilities otherwise) are blended with each candidate
+    weight and snapped with each candidate width in a window around each
+    held-out stroke. The candidate of the best mean IoU over the held-out
+    pixels wins; one nearer the fallback (0.5, 3) within 0.01 of it is
+    preferred. Only the scribbles are used, never test labels.
     """
 
     _parameter_constraints = {
@@ -298,15 +366,18 @@ class PixelRefiner(BaseEstimator):
         "max_pseudo": [Interval(Integral, 0, None, closed="left")],
         "pseudo_images": [Interval(Integral, 0, None, closed="left")],
         "check_pseudo_labels": ["boolean"],
-        "region_weight": [Interval(Real, 0, 1, closed="both")],
+        "region_weight": [Interval(Real, 0, 1, closed="both"), StrOptions({"cv"})],
         "blend": [StrOptions({"linear", "geometric"})],
         "sigma_min": [Interval(Real, 0, None, closed="neither")],
         "sigma_max": [Interval(Real, 0, None, closed="neither")],
         "convert2lab": ["boolean"],
         "coarse_stride": [Interval(Integral, 1, None, closed="left")],
-        "snap_width": [Interval(Real, 0, None, closed="left")],
+        "snap_width": [Interval(Real, 0, None, closed="left"), StrOptions({"cv"})],
         "snap_sigma": [Interval(Real, 0, None, closed="neither")],
         **CHANNEL_CONSTRAINTS,
+        "temperature": [Interval(Real, 0, None, closed="neither"), StrOptions({"cv"})],
+        "auto_context": ["boolean"],
+        "cv": [Interval(Integral, 2, None, closed="left")],
         "n_jobs": N_JOBS,
         "random_state": RANDOM_STATE,
     }
@@ -329,6 +400,9 @@ class PixelRefiner(BaseEstimator):
         snap_sigma=2.0,
         channels=None,
         channel_names=None,
+        temperature=0.8,
+        cv=3,
+        auto_context=False,
         n_jobs=None,
         random_state=None,
     ):
@@ -347,6 +421,9 @@ class PixelRefiner(BaseEstimator):
         self.snap_sigma = snap_sigma
         self.channels = channels
         self.channel_names = channel_names
+        self.temperature = temperature
+        self.cv = cv
+        self.auto_context = auto_context
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -355,7 +432,7 @@ class PixelRefiner(BaseEstimator):
         super().__setstate__(fill_channel_params(type(self), state))
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, *, region_proba):
+    def fit(self, X, y, *, region_proba, region_proba_cv=None):
         """Fit the pixel classifier on scribbles and confident pseudo-labels.
 
         Parameters
@@ -367,6 +444,12 @@ class PixelRefiner(BaseEstimator):
         region_proba : list of ndarray of shape (n_regions, n_classes)
             Region class probabilities of each training image, columns in the
             order of the sorted classes of ``y``.
+        region_proba_cv : callable, default=None
+            ``region_proba_cv(y_fold)`` gives the region probabilities of X
+            from a region estimator fitted on the labels ``y_fold`` (the
+            scribbles less a held-out fold); used by the cross-validation
+            over strokes (see Notes). :class:`~semiseg_sk.RegionClassifier`
+            passes it. None uses ``region_proba`` there.
 
         Returns
         -------
@@ -374,11 +457,11 @@ class PixelRefiner(BaseEstimator):
             The fitted refiner.
         """
         X, y, region_proba = self._check_fit_input(X, y, region_proba)
-        self._fit(X, y, region_proba, _PixelFeatures(self, X))
+        self._fit(X, y, region_proba, _PixelFeatures(self, X), region_proba_cv)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit_predict_proba(self, X, y, *, region_proba):
+    def fit_predict_proba(self, X, y, *, region_proba, region_proba_cv=None):
         """Fit, then refine the probabilities of the training images.
 
         The same as ``fit(X, y, region_proba=region_proba).predict_proba(X,
@@ -392,6 +475,8 @@ class PixelRefiner(BaseEstimator):
             Pixel labels; -1 marks unlabeled pixels.
         region_proba : list of ndarray of shape (n_regions, n_classes)
             Region class probabilities of each training image.
+        region_proba_cv : callable, default=None
+            See :meth:`fit`.
 
         Returns
         -------
@@ -400,7 +485,7 @@ class PixelRefiner(BaseEstimator):
         """
         X, y, region_proba = self._check_fit_input(X, y, region_proba)
         features = _PixelFeatures(self, X)
-        self._fit(X, y, region_proba, features)
+        self._fit(X, y, region_proba, features, region_proba_cv)
         return self._predict_proba(X, region_proba, features)
 
     def _check_fit_input(self, X, y, region_proba):
@@ -415,6 +500,21 @@ class PixelRefiner(BaseEstimator):
                 f"sigma_min={self.sigma_min} is larger than "
                 f"sigma_max={self.sigma_max}; expected sigma_min <= sigma_max."
             )
+        if X[0].ndim == 3:
+            two_d = [
+                f"{name}='cv'"
+                for name in ("region_weight", "snap_width", "temperature")
+                if isinstance(getattr(self, name), str)
+            ]
+            if self.auto_context:
+                two_d.append("auto_context=True")
+            if two_d:
+                raise ValueError(
+                    f"PixelRefiner with {', '.join(two_d)} works on 2-D images "
+                    f"only, and X[0] is a volume (spacing={X[0].spacing}); "
+                    f"expected auto_context=False and numbers, not 'cv', for "
+                    f"volumes."
+                )
         channels = resolve_channels(
             self.channels,
             self.channel_names,
@@ -470,7 +570,7 @@ class PixelRefiner(BaseEstimator):
             others = rng.choice(others, self.pseudo_images, replace=False).tolist()
         return set(scribbled + others)
 
-    def _fit(self, X, y, region_proba, features):
+    def _fit(self, X, y, region_proba, features, region_proba_cv=None):
         rng = check_random_state(self.random_state)
         n_classes = len(self.classes_)
         sources = self._pseudo_sources(y, rng)
@@ -500,10 +600,15 @@ class PixelRefiner(BaseEstimator):
         keep = _per_class_sample(None, cls_p, n_classes, n_draw, rng)
         img_p, pix_p, cls_p = img_p[keep], pix_p[keep], cls_p[keep]
 
-        both = features.rows(
-            np.concatenate([img_s, img_p]), np.concatenate([pix_s, pix_p])
+        cv = self._cv_plan(X, y, rng)
+        img_w, pix_w = (cv["img_w"], cv["pix_w"]) if cv else ([], [])
+        every = features.rows(
+            np.concatenate([img_s, img_p, *img_w]),
+            np.concatenate([pix_s, pix_p, *pix_w]),
         )
-        features_s, features_p = both[: img_s.size], both[img_s.size :]
+        n_sp = img_s.size + img_p.size
+        features_s, features_p = every[: img_s.size], every[img_s.size : n_sp]
+        features_w = every[n_sp:]
         if self.check_pseudo_labels and cls_p.size:
             # Keep the pseudo-labels a classifier of the scribbles agrees with:
             # a region that label spreading got wrong rarely passes both.
@@ -512,12 +617,167 @@ class PixelRefiner(BaseEstimator):
             ok = np.flatnonzero(agree == cls_p)
             keep = _per_class_sample(ok, cls_p[ok], n_classes, self.max_pseudo, rng)
             features_p, cls_p = features_p[keep], cls_p[keep]
+            img_p, pix_p = img_p[keep], pix_p[keep]
         self.n_scribbled_ = int(cls_s.size)
         self.n_pseudo_ = int(cls_p.size)
+        self._select(
+            X,
+            y,
+            region_proba,
+            region_proba_cv,
+            cv,
+            (img_s, pix_s, features_s, cls_s),
+            (img_p, pix_p, features_p, cls_p),
+            features_w,
+            rng,
+        )
         self.estimator_ = self._new_estimator(rng).fit(
             np.concatenate([features_s, features_p]), np.concatenate([cls_s, cls_p])
         )
+        self.context_estimator_ = None
+        if self.auto_context:
+            self._fit_context(
+                X,
+                region_proba,
+                features,
+                np.concatenate([img_s, img_p]),
+                np.concatenate([pix_s, pix_p]),
+                np.concatenate([cls_s, cls_p]),
+                rng,
+            )
         return self
+
+    def _context_rows(self, regions, proba, stack):
+        """One image's filter features with the first pass's context appended."""
+        first = self._forest_proba(stack)
+        painted = regions.paint(proba).reshape(first.shape)
+        return np.hstack([stack, context_features(regions.shape, first)]), painted
+
+    def _fit_context(self, X, region_proba, features, img, pix, cls, rng):
+        """Fit the second pass on the training pixels of the scribbled images."""
+        rows, targets = [], []
+        for i in np.unique(img[: self.n_scribbled_]):
+            here = img == i
+            stack, _ = self._context_rows(X[i], region_proba[i], features(i))
+            rows.append(stack[pix[here]])
+            targets.append(cls[here])
+        self.context_estimator_ = self._new_estimator(rng).fit(
+            np.concatenate(rows), np.concatenate(targets)
+        )
+
+    def _cv_plan(self, X, y, rng):
+        """Strokes, folds and windows of the cross-validation, or None if none runs."""
+        wanted = "cv" in (self.region_weight, self.snap_width, self.temperature)
+        if not wanted or any(len(r.shape) != 2 for r in X):
+            return None
+        strokes, folds = stroke_folds(y, self.classes_, self.cv, rng)
+        if not folds.size:
+            return None
+        widths = [_CV_SNAP_WIDTH if self.snap_width == "cv" else self.snap_width]
+        margin = int(np.ceil(max(widths))) + _CV_WINDOW_MARGIN
+        windows = [stroke_window(pix, X[i].shape, margin) for i, pix, _ in strokes]
+        pix_w = [window_pixels(w, X[i].shape) for w, (i, _, _) in zip(windows, strokes)]
+        img_w = [np.full(p.size, i, np.int32) for p, (i, _, _) in zip(pix_w, strokes)]
+        return dict(
+            strokes=strokes, folds=folds, windows=windows, img_w=img_w, pix_w=pix_w
+        )
+
+    def _candidates(self):
+        """(region_weight, snap_width) pairs, the nearest the fallback first."""
+        weights = _CV_WEIGHTS if self.region_weight == "cv" else (self.region_weight,)
+        widths = (_CV_SNAP_WIDTH, 0) if self.snap_width == "cv" else (self.snap_width,)
+        pairs = [(float(w), float(s)) for w in weights for s in widths]
+        return sorted(
+            pairs, key=lambda p: (abs(p[0] - _FALLBACK_WEIGHT), p[1] != _CV_SNAP_WIDTH)
+        )
+
+    def _select(
+        self,
+        X,
+        y,
+        region_proba,
+        region_proba_cv,
+        cv,
+        scribbled,
+        pseudo,
+        features_w,
+        rng,
+    ):
+        """Set region_weight_, snap_width_, temperature_ and cv_scores_."""
+        candidates = self._candidates()
+        self.region_weight_, self.snap_width_ = candidates[0]
+        if self.region_weight == "cv":
+            self.region_weight_ = _FALLBACK_WEIGHT
+        if self.snap_width == "cv":
+            self.snap_width_ = float(_CV_SNAP_WIDTH)
+        self.temperature_ = 1.0 if self.temperature == "cv" else float(self.temperature)
+        self.cv_scores_ = None
+        if cv is None:
+            return
+        img_s, pix_s, features_s, cls_s = scribbled
+        img_p, pix_p, features_p, cls_p = pseudo
+        strokes, folds = cv["strokes"], cv["folds"]
+        n_classes = len(self.classes_)
+        # Each scribbled pixel's fold, and the folds whose windows cover each
+        # pseudo-labeled pixel (those pseudo-labels sit next to held-out
+        # strokes: they are left out of that fold's forest).
+        fold_of = {}
+        for (i, pix, _), f in zip(strokes, folds):
+            fold_of.setdefault(i, np.full(X[i].n_pixels, -1, np.intp))[pix] = f
+        fold_s = np.array([fold_of[i][p] for i, p in zip(img_s, pix_s)])
+        covers = {}
+        for (i, _, _), f, pix in zip(strokes, folds, cv["pix_w"]):
+            covers.setdefault(i, np.zeros(X[i].n_pixels, np.int64))[pix] |= 1 << int(f)
+        cover_p = np.array(
+            [covers[i][p] if i in covers else 0 for i, p in zip(img_p, pix_p)],
+            dtype=np.int64,
+        )
+        bounds = np.cumsum([0] + [p.size for p in cv["pix_w"]])
+        windows = []
+        for f in range(int(folds.max()) + 1):
+            held = np.flatnonzero(folds == f)
+            y_fold = list(y)
+            for k in held:
+                i, pix, _ = strokes[k]
+                if y_fold[i] is y[i]:
+                    y_fold[i] = y[i].copy()
+                y_fold[i].ravel()[pix] = -1
+            fold_proba = (
+                region_proba if region_proba_cv is None else region_proba_cv(y_fold)
+            )
+            train_s = fold_s != f
+            train_p = (cover_p >> f) & 1 == 0
+            forest = self._new_estimator(rng, _CHECK_TREES).fit(
+                np.concatenate([features_s[train_s], features_p[train_p]]),
+                np.concatenate([cls_s[train_s], cls_p[train_p]]),
+            )
+            for k in held:
+                i, pix, c = strokes[k]
+                window = cv["windows"][k]
+                shape = (
+                    window[0].stop - window[0].start,
+                    window[1].stop - window[1].start,
+                )
+                pixel = self._forest_proba(
+                    features_w[bounds[k] : bounds[k + 1]], forest
+                ).reshape(*shape, n_classes)
+                region = fold_proba[i][X[i].segments[window]]
+                inside = np.flatnonzero(np.isin(cv["pix_w"][k], pix))
+                truth = np.full(inside.size, c, np.intp)
+                windows.append((X[i].image[window], region, pixel, inside, truth))
+        scores, probas, truths = candidate_scores(
+            windows,
+            candidates,
+            lambda region, pixel, w: self._blend(region, pixel, w),
+            self.snap_sigma,
+            n_classes,
+        )
+        self.cv_scores_ = dict(zip(candidates, scores))
+        best = max(scores)
+        chosen = next(k for k, s in enumerate(scores) if s >= best - _CV_TOLERANCE)
+        self.region_weight_, self.snap_width_ = candidates[chosen]
+        if self.temperature == "cv":
+            self.temperature_ = fit_temperature(probas[chosen], truths)
 
     def predict_proba(self, X, *, region_proba):
         """Blend pixel-classifier and region probabilities, snapped to edges.
@@ -543,10 +803,11 @@ class PixelRefiner(BaseEstimator):
         region_proba = self._check_region_proba(X, region_proba)
         return self._predict_proba(X, region_proba, _PixelFeatures(self, X))
 
-    def _forest_proba(self, rows):
+    def _forest_proba(self, rows, estimator=None):
         """(n_rows, n_classes) probabilities of the pixel classifier."""
+        estimator = self.estimator_ if estimator is None else estimator
         full = np.zeros((rows.shape[0], len(self.classes_)))
-        full[:, self.estimator_.classes_] = self.estimator_.predict_proba(rows)
+        full[:, estimator.classes_] = estimator.predict_proba(rows)
         return full
 
     def _probas(self, X, region_proba, features):
@@ -556,6 +817,13 @@ class PixelRefiner(BaseEstimator):
         ``_PREDICT_BATCH_PIXELS`` pixels (one call per batch costs less than
         one per small image); large ones one at a time, coarse to fine.
         """
+        if self.context_estimator_ is not None:
+            for i, regions in enumerate(X):
+                rows, painted = self._context_rows(
+                    regions, region_proba[i], features(i)
+                )
+                yield painted, self._forest_proba(rows, self.context_estimator_)
+            return
         pending, n_pending = [], 0
         for i, regions in enumerate(X):
             if regions.ndim == 3:
@@ -636,8 +904,8 @@ class PixelRefiner(BaseEstimator):
         pixel[where] = self._forest_proba(stack.reshape(-1, stack.shape[-1])[where])
         return painted, pixel
 
-    def _blend(self, region, pixel):
-        w = self.region_weight
+    def _blend(self, region, pixel, weight=None):
+        w = self.region_weight_ if weight is None else weight
         if self.blend == "linear":
             return w * region + (1 - w) * pixel
         eps = 1e-3
@@ -646,7 +914,7 @@ class PixelRefiner(BaseEstimator):
 
     def _predict_proba(self, X, region_proba, features):
         n_classes = len(self.classes_)
-        if self.region_weight < 1:
+        if self.region_weight_ < 1:
             probas = self._probas(X, region_proba, features)
         else:
             probas = (
@@ -657,12 +925,13 @@ class PixelRefiner(BaseEstimator):
         for regions, (painted, pixel) in zip(X, probas):
             if pixel is not None:
                 painted = self._blend(painted, pixel)
+            painted = tempered(painted, self.temperature_)
             painted = painted.reshape(*regions.shape, n_classes)
             out.append(
                 snap_to_edges(
                     self._image(regions),
                     painted,
-                    self.snap_width,
+                    self.snap_width_,
                     self.snap_sigma,
                     regions.relative_spacing,
                 )

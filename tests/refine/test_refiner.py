@@ -404,3 +404,105 @@ def test_refiner_on_volumes_by_slabs_equals_whole(monkeypatch):
     np.testing.assert_allclose(clf.predict_proba(regions)[0], whole)
     refit = RegionClassifier(refiner=refiner).fit(regions, [labels])
     np.testing.assert_allclose(refit.predict_proba(regions)[0], whole)
+
+
+def _two_image_lines():
+    """Two images of thin lines, two strokes per class on each."""
+    images, labels, truths = [], [], []
+    for seed in (0, 1):
+        im, lab, tru = _thin_lines(seed)
+        lab = lab[0].copy()
+        lab[50, 10:30] = 1
+        images += im
+        labels.append(lab)
+        truths += tru
+    return images, labels, truths
+
+
+def test_cv_chooses_blend_and_snapping_from_the_scribbles():
+    images, labels, truths = _two_image_lines()
+    X = _regions(images)
+    refiner = PixelRefiner(region_weight="cv", snap_width="cv", random_state=0)
+    clf = RegionClassifier(refiner=refiner).fit(X, labels)
+    fitted = clf.refiner_
+    assert set(fitted.cv_scores_) == {
+        (w, s) for w in (0.0, 0.25, 0.5, 0.75) for s in (0.0, 3.0)
+    }
+    assert (fitted.region_weight_, fitted.snap_width_) in fitted.cv_scores_
+    best = max(fitted.cv_scores_.values())
+    assert fitted.cv_scores_[(fitted.region_weight_, fitted.snap_width_)] >= best - 0.01
+    # Snapping erases lines thinner than its band: the held-out strokes say so.
+    assert fitted.snap_width_ == 0
+    default = RegionClassifier(refiner=PixelRefiner(random_state=0)).fit(X, labels)
+    line_iou = [
+        mean_iou(truths, c.predict(X), per_class=True)[1] for c in (default, clf)
+    ]
+    assert line_iou[1] > line_iou[0] + 0.3
+
+
+def test_cv_needs_two_strokes_per_class_else_the_fallback_stands():
+    from semiseg_sk.refine._select import stroke_folds
+
+    lab = np.full((8, 8), -1)
+    lab[1, 1:4] = 0
+    lab[6, 1:4] = 1
+    lab[6, 6] = 1
+    _, folds = stroke_folds([lab], np.array([0, 1]), 3, np.random.RandomState(0))
+    assert folds.size == 0  # class 0 has a single stroke: nothing held out
+    images, labels, _ = _thin_lines()
+    one = labels[0].copy()
+    one[40] = -1  # class 0 keeps a single stroke
+    X = _regions(images)
+    refiner = PixelRefiner(region_weight="cv", temperature="cv", random_state=0)
+    fitted = RegionClassifier(refiner=refiner).fit(X, [one]).refiner_
+    assert fitted.cv_scores_ is None
+    assert (fitted.region_weight_, fitted.snap_width_, fitted.temperature_) == (
+        0.5,
+        3.0,
+        1.0,
+    )
+
+
+def test_temperature_changes_probabilities_not_masks(tiny_data):
+    images, labels, _ = tiny_data
+    X = _regions(images, n_segments=30)
+    outs = []
+    for t in (1.0, 0.5):
+        clf = RegionClassifier(refiner=PixelRefiner(temperature=t, random_state=0)).fit(
+            X, labels
+        )
+        outs.append((clf.predict(X), clf.predict_proba(X)))
+        assert clf.refiner_.temperature_ == t
+    for (m1, p1), (m2, p2) in zip(*[zip(*o) for o in outs]):
+        np.testing.assert_array_equal(m1, m2)
+        np.testing.assert_allclose(p2.sum(axis=-1), 1.0)
+        assert p2.max(axis=-1).mean() >= p1.max(axis=-1).mean()
+
+
+def test_auto_context_fits_a_second_pass(tiny_data):
+    images, labels, _ = tiny_data
+    X = _regions(images, n_segments=30)
+    clf = RegionClassifier(refiner=PixelRefiner(auto_context=True, random_state=0)).fit(
+        X, labels
+    )
+    refiner = clf.refiner_
+    assert refiner.context_estimator_ is not None
+    n_filters = refiner.estimator_.n_features_in_
+    # 4 maps (raw and 3 scales) per class of the first pass.
+    n_classes = len(refiner.classes_)
+    assert refiner.context_estimator_.n_features_in_ == n_filters + 4 * n_classes
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba[0].sum(axis=-1), 1.0)
+    plain = RegionClassifier(refiner=PixelRefiner(random_state=0)).fit(X, labels)
+    assert plain.refiner_.context_estimator_ is None
+
+
+@pytest.mark.parametrize(
+    "params", [{"auto_context": True}, {"snap_width": "cv"}, {"temperature": "cv"}]
+)
+def test_2d_only_options_are_refused_on_volumes(params):
+    image, _, labels = _thin_sheet_volume()
+    regions = Superpixels(n_segments=4, spacing=(2, 1, 1)).fit_transform([image])
+    proba = [np.full((r.n_regions, 2), 0.5) for r in regions]
+    with pytest.raises(ValueError, match="2-D images only.*volume"):
+        PixelRefiner(**params).fit(regions, [labels], region_proba=proba)
