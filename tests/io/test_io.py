@@ -139,7 +139,7 @@ def test_read_image_tiff(tmp_path):
     tifffile.imwrite(
         tmp_path / "stack.tif", rng.rand(3, 9, 10, 4), photometric="minisblack"
     )
-    with pytest.raises(ValueError, match="Stacks and volumes"):
+    with pytest.raises(ValueError, match="read volumes with read_volume"):
         read_image(tmp_path / "stack.tif")
 
 
