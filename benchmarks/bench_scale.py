@@ -26,6 +26,10 @@ alone. Run::
     python benchmarks/bench_scale.py --sizes 10000 30000 100000 300000 1000000
     python benchmarks/bench_scale.py --quick
 
+``--nn-params '{"max_candidates": 8, "n_iters": 4}'`` replaces the NN-descent
+settings of ``semiseg_sk.labeling._neighbors.NN_DESCENT_PARAMS`` to compare
+others.
+
 The asv-style class at the end times one mid-sized fit for regression
 tracking.
 """
@@ -83,8 +87,14 @@ def make_data(n_samples, seed=0):
     return X, y, y_partial, A
 
 
-def run_one(method, n_samples, seed, warm_up=False):
+def run_one(method, n_samples, seed, warm_up=False, nn_params=None):
     """Fit one method in this process; return a dict of measurements."""
+    if nn_params:
+        # Other NN-descent settings than the shipped ones, to compare them.
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+        from semiseg_sk.labeling import _neighbors
+
+        _neighbors.NN_DESCENT_PARAMS = json.loads(nn_params)
     if warm_up and method.startswith("semiseg_sk"):
         sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
         from semiseg_sk import SparseLabelSpreading
@@ -166,7 +176,7 @@ def _recall(X, ind, seed, n_queries=1000):
     return float(np.sum(found) / (k * queries.size))
 
 
-def measure(method, n_samples, repeats, timeout, warm_up=False):
+def measure(method, n_samples, repeats, timeout, warm_up=False, nn_params=None):
     """Median fit time, largest peak RSS, median accuracy over subprocesses."""
     results = []
     for seed in range(repeats):
@@ -174,6 +184,8 @@ def measure(method, n_samples, repeats, timeout, warm_up=False):
         cmd.append(str(seed))
         if warm_up:
             cmd.append("--warm-up")
+        if nn_params:
+            cmd += ["--nn-params", nn_params]
         try:
             out = subprocess.run(
                 cmd, capture_output=True, text=True, timeout=timeout, check=True
@@ -251,12 +263,20 @@ def main(argv=None):
         action="store_true",
         help="fit 5,000 samples first in each process, outside the timing",
     )
+    parser.add_argument(
+        "--nn-params",
+        help="NN-descent settings instead of NN_DESCENT_PARAMS, as JSON, e.g. "
+        '\'{"max_candidates": 8, "n_iters": 4}\'',
+    )
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
         method, n_samples, seed = args.worker
-        print(json.dumps(run_one(method, int(n_samples), int(seed), args.warm_up)))
+        result = run_one(
+            method, int(n_samples), int(seed), args.warm_up, args.nn_params
+        )
+        print(json.dumps(result))
         return
     if args.quick:
         args.sizes, args.repeats = [2000, 5000], 1
@@ -288,7 +308,9 @@ def main(argv=None):
                     rows[method] = {"skip": f"skipped (est. {estimate:.0f} s)"}
                     continue
             timeout = 3 * args.time_cap if method == "sklearn knn" else 1800
-            rows[method] = measure(method, n, args.repeats, timeout, args.warm_up)
+            rows[method] = measure(
+                method, n, args.repeats, timeout, args.warm_up, args.nn_params
+            )
             if method == "sklearn knn" and "fit_s" in rows[method]:
                 knn_last = (n, rows[method]["fit_s"])
         ref = rows.get("sklearn knn", {})
