@@ -401,8 +401,9 @@ def tables(results, tasks, methods, seeds):
             cells.append(f"{scores.mean():.3f} ± {scores.std():.3f}")
             for a in anchors:
                 base = _median_time(results, task, a)
-                if base:
-                    ratios[a].append(_median_time(results, task, method) / base)
+                mine = _median_time(results, task, method)
+                if base and np.isfinite(mine):  # nan: a time left out of a log
+                    ratios[a].append(mine / base)
         overall = f"{np.mean(means):.3f}" if len(means) == len(tasks) else "—"
         times = [f"{np.median(ratios[a]):.1f}x" if ratios[a] else "—" for a in anchors]
         lines.append(
@@ -463,7 +464,8 @@ def tables(results, tasks, methods, seeds):
         cells = []
         for task in tasks:
             rows = results.get((task, method))
-            cells.append(f"{np.median([r[1] for r in rows]):.1f}" if rows else "—")
+            seconds = np.median([r[1] for r in rows]) if rows else np.nan
+            cells.append(f"{seconds:.1f}" if np.isfinite(seconds) else "—")
         tlines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines), "\n".join(blines), "\n".join(tlines)
 
