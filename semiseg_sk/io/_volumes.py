@@ -19,6 +19,7 @@ from xml.etree import ElementTree
 import numpy as np
 
 from ..utils._labels import target_to_mask
+from ..utils.validation import check_spacing
 from ._atomic import atomic_path, file_kind
 from ._images import _TIFF, _check_pixels, _pixel_limit, _unreadable, label_target
 
@@ -362,17 +363,6 @@ def read_volume_labels(path, shape=None, *, max_pixels=None):
     return label_target(volume, path, shape, ndim=3)
 
 
-def _check_spacing(spacing):
-    if spacing is None:
-        return None
-    spacing = tuple(float(s) for s in spacing)
-    if len(spacing) != 3 or not all(np.isfinite(s) and s > 0 for s in spacing):
-        raise ValueError(
-            f"spacing={spacing}; expected three positive sizes (dz, dy, dx)."
-        )
-    return spacing
-
-
 def write_volume(path, volume, *, spacing=None, unit="um", overwrite=True):
     """Write a volume atomically as an ImageJ hyperstack TIFF.
 
@@ -409,7 +399,7 @@ def write_volume(path, volume, *, spacing=None, unit="um", overwrite=True):
         else:
             dtype = np.float32
         volume = volume.astype(dtype)
-    spacing = _check_spacing(spacing)
+    spacing = check_spacing(spacing)
     data, axes = volume, "ZYX"
     if volume.ndim == 4:
         data, axes = np.moveaxis(volume, -1, 1), "ZCYX"
