@@ -17,16 +17,21 @@ of W worker processes with one thread each, then, under
   PNG files by the driver as they come.
 
 The one-worker and two-worker runs use the same code and the same process
-layout (a driver, W workers of one thread). joblib's dask backend runs as
+layout (a driver, W workers of one thread), started as the library's
+``semiseg ... --scheduler local:W`` starts them: without dask's
+``MALLOC_TRIM_THRESHOLD_`` (which makes every per-image task about 1.8x
+slower, see ``semiseg_sk/cli/_scheduler.py``). joblib's dask backend runs as
 many tasks at once as the cluster has threads, and with a single thread it
 runs them in the driver: the one-worker run is the same work done by one
 process (without the transfers; its worker computes nothing, and its driver
-RSS includes the per-image work). Time is from the cluster being up (a warm-up fit and
-predict of a tiny image on every worker and in the driver has paid the
-imports and first calls) to the last mask written.
-Driver peak RSS is the driver's ``VmHWM`` after the run (its imports,
-torch included, count); workers are not counted. The masks of the two
-runs must be identical. Printed: per run the fit and predict times,
+RSS includes the per-image work). Every driver runs with the workers'
+thread settings (``OMP_NUM_THREADS=1`` and its kin, which torch follows), so
+that the one-worker run is one thread of work, as a worker is. Time is from
+the cluster being up (a warm-up fit and predict of a tiny image on every
+worker and in the driver has paid the imports and first calls) to the last
+mask written. Driver peak RSS is the driver's ``VmHWM`` after the run (its
+imports, torch included, count); workers are not counted. The masks of the
+two runs must be identical. Printed: per run the fit and predict times,
 throughput (images/s over fit + predict), the seconds the workers spent
 computing tasks (from the task stream: if they grow with the number of
 workers, the workers were starved of CPU) and driver peak RSS, then the
@@ -70,6 +75,12 @@ wd = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(wd)
 
 FULL_COMMAND = "python benchmarks/distributed.py --n 200 --size 1024"
+#: The thread settings of a dask worker (distributed.nanny.pre-spawn-environ).
+ONE_THREAD = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
 TARGET_RSS_MB = 1536
 TARGET_SPEEDUP = 1.7
 
@@ -131,12 +142,11 @@ def _warm():
 
 def run_one(paths, scribbles, n_workers, out):
     """One configuration, in this (fresh) process; a dict of measurements."""
-    import logging
-
     import distributed
     from joblib import parallel_backend
 
     from semiseg_sk import make_segmenter
+    from semiseg_sk.cli._scheduler import local_cluster
     from semiseg_sk.io import ImageCollection, write_masks
     from semiseg_sk.pipeline import iter_predict
 
@@ -146,16 +156,7 @@ def run_one(paths, scribbles, n_workers, out):
     labels = list(marks) + [
         np.broadcast_to(np.int8(-1), shape) for _ in range(len(paths) - len(marks))
     ]
-    with (
-        distributed.LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with local_cluster(n_workers) as cluster, distributed.Client(cluster) as client:
         client.run(_warm)
         _warm()
         n_jobs = -1
@@ -211,7 +212,13 @@ def main(argv=None):
             out = Path(tmp) / f"masks-{workers}"
             child = [sys.executable, __file__, "--one"]
             child += [str(listing), str(scribbles), str(workers), str(out)]
-            proc = subprocess.run(child, capture_output=True, text=True, check=False)
+            proc = subprocess.run(
+                child,
+                capture_output=True,
+                text=True,
+                check=False,
+                env={**os.environ, **ONE_THREAD},
+            )
             if proc.returncode:
                 sys.stderr.write(proc.stderr)
                 return proc.returncode
