@@ -345,26 +345,11 @@ class Regions:
         -------
         mean, std : ndarray of shape (n_regions, D)
         """
+        # One column at a time, with np.bincount: no float64 copy of all
+        # columns and no indicator matrix (whose construction alone costs
+        # more than the sums). The sums run in pixel order, as a product
+        # with a sparse indicator's rows would, so the results are the same.
         seg = self.segments.ravel()
-        if self.spacing is not None:
-            return self._mean_std_by_column(seg, values)
-        values = np.asarray(values, dtype=np.float64).reshape(seg.size, -1)
-        indicator = sp.csr_matrix(
-            (np.ones(seg.size), (seg, np.arange(seg.size))),
-            shape=(self.n_regions, seg.size),
-        )
-        counts = np.bincount(seg, minlength=self.n_regions)[:, None]
-        mean = (indicator @ values) / counts
-        sq = (indicator @ (values * values)) / counts
-        std = np.sqrt(np.maximum(sq - mean * mean, 0.0))
-        return mean, std
-
-    def _mean_std_by_column(self, seg, values):
-        """mean_std one column at a time: a float64 copy of one column at most.
-
-        For volumes, whose voxels are many: neither an indicator matrix nor
-        a float64 copy of all columns is made.
-        """
         values = np.asarray(values).reshape(seg.size, -1)
         counts = np.bincount(seg, minlength=self.n_regions)[:, None]
         mean = np.empty((self.n_regions, values.shape[1]))
