@@ -498,6 +498,7 @@ def test_spread_matches_the_block_iteration():
         _knn_affinity,
         _normalized_affinity,
         _spread,
+        _TiledMatrix,
     )
 
     X = _clustered(800)
@@ -505,15 +506,42 @@ def test_spread_matches_the_block_iteration():
     S = _normalized_affinity(_knn_affinity(dist, ind, _guard_bandwidths(dist[:, -1])))
     Y = np.zeros((800, 3), dtype=np.float32)
     Y[np.arange(0, 800, 40), np.arange(20) % 3] = 1.0
-    F, n_iter, converged = _spread(S, Y, 0.9, 100, 1e-4)
+    F, n_iter, converged = _spread(_TiledMatrix(S, 1), Y, 0.9, 100, 1e-4)
     assert converged and F.shape == (800, 3) and F.dtype == np.float32
     # The iteration written with one product of S by the score block.
     G = Y.copy()
     for _ in range(n_iter):
         G = 0.9 * (S @ G) + (1 - 0.9) * Y
     np.testing.assert_allclose(F, G, rtol=1e-5, atol=1e-7)
-    F_short, n_short, converged_short = _spread(S, Y, 0.9, 2, 1e-4)
+    F_short, n_short, converged_short = _spread(_TiledMatrix(S, 1), Y, 0.9, 2, 1e-4)
     assert (n_short, converged_short) == (2, False)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_tiled_product_does_not_depend_on_the_threads(monkeypatch, n_threads):
+    from semiseg_sk.labeling import _label_spreading as ls
+
+    rng = np.random.RandomState(0)
+    S = sparse.random(500, 500, density=0.05, format="csr", random_state=rng)
+    S = S.astype(np.float32)
+    x = rng.rand(500).astype(np.float32)
+    untiled = ls._TiledMatrix(S, 1)
+    assert untiled.bands == [(0, 500, [(0, S)])]  # kept as is: no copy
+    out = np.empty(500, np.float32)
+    untiled.matvec(x, out)
+    assert np.array_equal(out, S @ x)
+
+    # Tiles of 128 columns: 4 of them per band, summed in order.
+    monkeypatch.setattr(ls, "_TILE_COLUMNS", 128)
+    reference = np.empty(500, np.float32)
+    ls._TiledMatrix(S, 1).matvec(x, reference)
+    tiled = ls._TiledMatrix(S, n_threads)
+    assert len(tiled.bands) == n_threads
+    assert all(len(tiles) == 4 for _, _, tiles in tiled.bands)
+    tiled.matvec(x, out)
+    tiled.close()
+    assert np.array_equal(out, reference)
+    np.testing.assert_allclose(out, S @ x, rtol=1e-5)
 
 
 def test_approximate_fit_is_deterministic_with_a_random_state():
