@@ -5,7 +5,6 @@
 from numbers import Integral, Real
 
 import numpy as np
-from skimage.feature import multiscale_basic_features
 from sklearn.base import BaseEstimator
 from sklearn.utils.parallel import Parallel, delayed
 
@@ -13,8 +12,8 @@ from ..base import RegionFeatureMixin
 from ..utils._channels import CHANNEL_CONSTRAINTS, channel_labels
 from ..utils._docstring import docstring
 from ..utils._image import as_feature_image, channels_last
-from ..utils._parallel import N_JOBS, capped_n_jobs
-from ..utils.fixes import Interval, _fit_context
+from ..utils._parallel import N_JOBS, capped_n_jobs, thread_budget
+from ..utils.fixes import Interval, _fit_context, multiscale_basic_features
 from ._volume_features import VOLUME_KINDS, VolumeFeatures, slabs
 
 __all__ = ["RegionStats"]
@@ -74,6 +73,7 @@ def _stats_block(regions, params):
             sigma_min=params["sigma_min"],
             sigma_max=params["sigma_max"],
             num_sigma=params["num_sigma"],
+            n_threads=thread_budget(),
             channel_axis=-1,
         )
         mean, std = regions.mean_std(responses)

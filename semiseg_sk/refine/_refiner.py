@@ -18,7 +18,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.feature import multiscale_basic_features
 from skimage.segmentation import find_boundaries
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestClassifier
@@ -38,9 +37,15 @@ from ..utils._channels import (
 )
 from ..utils._docstring import docstring
 from ..utils._image import as_feature_image, channels_last
-from ..utils._parallel import N_JOBS, capped_n_jobs
+from ..utils._parallel import N_JOBS, capped_n_jobs, thread_budget
 from ..utils._random import RANDOM_STATE, draw_seed
-from ..utils.fixes import HasMethods, Interval, StrOptions, _fit_context
+from ..utils.fixes import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    multiscale_basic_features,
+)
 from ..utils.validation import check_classifier, check_labels, n_channels
 from ._context import context_features
 from ._select import (
@@ -86,6 +91,7 @@ def pixel_features(image, sigma_min, sigma_max, convert2lab):
         image,
         sigma_min=sigma_min,
         sigma_max=sigma_max,
+        n_threads=thread_budget(),
         channel_axis=None if image.ndim == 2 else -1,
     )
     return feats.reshape(-1, feats.shape[-1])

@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The ``n_jobs`` parameter: its constraint and how many workers it starts."""
 
+import os
 from numbers import Integral
 
 from joblib import effective_n_jobs
 
 from .fixes import Interval
 
-__all__ = ["N_JOBS", "capped_n_jobs"]
+__all__ = ["N_JOBS", "capped_n_jobs", "thread_budget"]
 
 # Any non-zero int (negative counts back from the number of processors, as in
 # joblib) or None; 0 would mean "no worker" and is rejected with its name.
@@ -50,3 +51,38 @@ def capped_n_jobs(n_jobs, n_tasks):
     if n_jobs is None:
         return None
     return max(1, min(effective_n_jobs(n_jobs), n_tasks))
+
+
+def thread_budget(environ=None):
+    """Threads a step may start for its own thread pools, or None (no limit).
+
+    A process that runs one task among many gets ``OMP_NUM_THREADS`` from
+    whoever started it: joblib's loky workers ``cpu_count() // n_jobs``, dask
+    workers 1. OpenMP, BLAS and torch follow it; thread pools outside them
+    (scikit-image's filter bank) are given this number, so that two
+    single-thread dask workers on two cores do not start a pool each.
+
+    Parameters
+    ----------
+    environ : mapping, default=None
+        The environment; None means ``os.environ``.
+
+    Returns
+    -------
+    n_threads : int or None
+        ``OMP_NUM_THREADS`` when it is a positive integer, else None.
+
+    Examples
+    --------
+    >>> from semiseg_sk.utils._parallel import thread_budget
+    >>> thread_budget({"OMP_NUM_THREADS": "1"})
+    1
+    >>> thread_budget({}) is None, thread_budget({"OMP_NUM_THREADS": "0"}) is None
+    (True, True)
+    """
+    environ = os.environ if environ is None else environ
+    try:
+        n_threads = int(environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        return None
+    return n_threads if n_threads >= 1 else None

@@ -6,6 +6,9 @@ Everything else in semiseg_sk imports these names from here, so a change in a
 future scikit-learn release is mended in a single file.
 """
 
+import inspect
+
+from skimage.feature import multiscale_basic_features as _multiscale_basic_features
 from sklearn.base import _fit_context
 from sklearn.semi_supervised._label_propagation import BaseLabelPropagation
 from sklearn.utils._param_validation import (
@@ -19,6 +22,7 @@ __all__ = [
     "BaseLabelPropagation",
     "check_parameters",
     "HasMethods",
+    "multiscale_basic_features",
     "Interval",
     "StrOptions",
     "_fit_context",
@@ -51,3 +55,21 @@ def check_parameters(estimator):
     """
     if hasattr(estimator, "_parameter_constraints"):
         estimator._validate_params()
+
+
+# scikit-image 0.26 renamed the filter bank's thread count num_workers -> workers.
+_MBF_THREADS = (
+    "workers"
+    if "workers" in inspect.signature(_multiscale_basic_features).parameters
+    else "num_workers"
+)
+
+
+def multiscale_basic_features(image, *, n_threads=None, **kwargs):
+    """scikit-image's ``multiscale_basic_features`` in ``n_threads`` threads.
+
+    ``n_threads`` is passed as ``workers`` (scikit-image >= 0.26) or
+    ``num_workers`` (before); None lets scikit-image choose. Other keyword
+    arguments are scikit-image's.
+    """
+    return _multiscale_basic_features(image, **{_MBF_THREADS: n_threads}, **kwargs)
