@@ -34,7 +34,9 @@ imports, torch included, count); workers are not counted. The masks of the
 two runs must be identical. Printed: per run the fit and predict times,
 throughput (images/s over fit + predict), the seconds the workers spent
 computing tasks (from the task stream: if they grow with the number of
-workers, the workers were starved of CPU) and driver peak RSS, then the
+workers, the workers were starved of CPU), the driver's CPU seconds (all its
+threads: scheduler, transfers, PNG writing, the serial parts of ``fit``)
+and driver peak RSS, then the
 ratio of throughputs and the targets of issue 18 (driver peak RSS <= 1.5 GB,
 throughput of 2 workers >= 1.7x one worker).
 
@@ -160,13 +162,13 @@ def run_one(paths, scribbles, n_workers, out):
         client.run(_warm)
         _warm()
         n_jobs = -1
-        tic = time.perf_counter()
+        tic, cpu = time.perf_counter(), time.process_time()
         with distributed.get_task_stream(client) as stream, parallel_backend("dask"):
             seg = make_segmenter(random_state=0, n_jobs=n_jobs)
             seg.fit(collection, labels)
             fitted = time.perf_counter()
             written = write_masks(iter_predict(seg, collection, n_jobs=n_jobs), out)
-        done = time.perf_counter()
+        done, cpu = time.perf_counter(), time.process_time() - cpu
     busy = sum(
         part["stop"] - part["start"]
         for record in stream.data
@@ -183,6 +185,7 @@ def run_one(paths, scribbles, n_workers, out):
         "predict_s": done - fitted,
         "images_per_s": len(paths) / (done - tic),
         "worker_compute_s": busy,
+        "driver_cpu_s": cpu,
         "driver_peak_rss_mb": _peak_rss_mb(),
         "masks_sha256": digest.hexdigest()[:16],
     }
@@ -227,12 +230,13 @@ def main(argv=None):
     print(f"load: {os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} CPUs")
     print(
         "workers  fit s  predict s  images/s  worker compute s  "
-        "driver peak RSS MB  masks"
+        "driver CPU s  driver peak RSS MB  masks"
     )
     for r in results:
         print(
             f"{r['workers']:7d}  {r['fit_s']:5.1f}  {r['predict_s']:9.1f}  "
             f"{r['images_per_s']:8.3f}  {r['worker_compute_s']:16.1f}  "
+            f"{r['driver_cpu_s']:12.1f}  "
             f"{r['driver_peak_rss_mb']:18.0f}  {r['masks_sha256']}"
         )
     same = len({r["masks_sha256"] for r in results}) == 1

@@ -14,7 +14,7 @@ from numbers import Integral
 from joblib import parallel_config
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
-from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.parallel import delayed
 
 from .features import AutoencoderFeatures, RegionStats
 from .features._torch import TorchModuleMixin
@@ -25,7 +25,7 @@ from .refine import PixelRefiner
 from .superpixels import Superpixels
 from .superpixels._methods import METHODS
 from .utils._channels import CHANNEL_CONSTRAINTS
-from .utils._parallel import N_JOBS
+from .utils._parallel import N_JOBS, image_parallel
 from .utils._random import RANDOM_STATE
 from .utils.fixes import HasMethods, Interval, StrOptions, validate_params
 from .utils.validation import check_classifier
@@ -429,7 +429,7 @@ def _predict_one(shared, image, proba):
 
 def _iter_predict_tasks(segmenter, images, proba, n_jobs, bar):
     shared = _Shared(segmenter)
-    outputs = Parallel(n_jobs=n_jobs, return_as="generator")(
+    outputs = image_parallel(n_jobs, return_as="generator")(
         delayed(_predict_one)(shared, image, proba) for image in images
     )
     with bar:

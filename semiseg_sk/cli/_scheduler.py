@@ -278,9 +278,9 @@ class ImageWorkers:
         come in the order of ``items``; otherwise as soon as each is done.
         Closing the generator early cancels the tasks not yet started.
         """
-        from joblib import Parallel, delayed, parallel_config
+        from joblib import delayed, parallel_config
 
-        from ..utils._parallel import capped_n_jobs
+        from ..utils._parallel import capped_n_jobs, image_parallel
 
         items = list(items)
         return_as = "generator" if ordered else "generator_unordered"
@@ -293,7 +293,7 @@ class ImageWorkers:
             )
             n_jobs = -1
         with config:
-            parallel = Parallel(n_jobs=n_jobs, return_as=return_as)
+            parallel = image_parallel(n_jobs, return_as=return_as)
             results = parallel(delayed(func)(item, *args) for item in items)
             try:
                 # Not ``yield from``: it would close ``results`` itself, unfiltered.

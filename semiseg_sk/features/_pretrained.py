@@ -9,14 +9,14 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.parallel import delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import RegionFeatureMixin
 from ..utils._channels import CHANNEL_CONSTRAINTS
 from ..utils._docstring import docstring
 from ..utils._image import as_float_image, channels_last
-from ..utils._parallel import N_JOBS, capped_n_jobs
+from ..utils._parallel import N_JOBS, image_parallel
 from ..utils.fixes import Interval, StrOptions, _fit_context
 from ._efficientnet import (
     build_efficientnet_lite0,
@@ -558,7 +558,7 @@ class PretrainedFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
         self.module_.eval()
         params = self._params()
         n_jobs = 1 if self.device_.type == "cuda" else self.n_jobs
-        parallel = Parallel(n_jobs=capped_n_jobs(n_jobs, len(X)), return_as="generator")
+        parallel = image_parallel(n_jobs, len(X), return_as="generator")
         results = parallel(
             delayed(_timed_pool)(r, self.module_, self.device_, params)
             for r in self._selected(X)

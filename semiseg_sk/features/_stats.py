@@ -6,13 +6,13 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.parallel import delayed
 
 from ..base import RegionFeatureMixin
 from ..utils._channels import CHANNEL_CONSTRAINTS, channel_labels
 from ..utils._docstring import docstring
 from ..utils._image import as_feature_image, channels_last
-from ..utils._parallel import N_JOBS, capped_n_jobs, thread_budget
+from ..utils._parallel import N_JOBS, image_parallel, thread_budget
 from ..utils.fixes import Interval, _fit_context, multiscale_basic_features
 from ._volume_features import VOLUME_KINDS, VolumeFeatures, slabs
 
@@ -332,7 +332,7 @@ class RegionStats(RegionFeatureMixin, BaseEstimator):
         selected = self._selected(X)
         _check_magnitude(selected)
         params = self._params()
-        blocks = Parallel(n_jobs=capped_n_jobs(self.n_jobs, len(X)))(
+        blocks = image_parallel(self.n_jobs, len(X))(
             delayed(_stats_block)(regions, params) for regions in selected
         )
         return [self._append_block(r, b) for r, b in zip(X, blocks)]

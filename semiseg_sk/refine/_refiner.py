@@ -22,7 +22,7 @@ from skimage.segmentation import find_boundaries
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.utils import check_random_state
-from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.parallel import delayed
 from sklearn.utils.validation import check_is_fitted
 
 from .._regions import check_regions
@@ -37,7 +37,7 @@ from ..utils._channels import (
 )
 from ..utils._docstring import docstring
 from ..utils._image import as_feature_image, channels_last
-from ..utils._parallel import N_JOBS, capped_n_jobs, thread_budget
+from ..utils._parallel import N_JOBS, capped_n_jobs, image_parallel, thread_budget
 from ..utils._random import RANDOM_STATE, draw_seed
 from ..utils.fixes import (
     HasMethods,
@@ -156,7 +156,7 @@ class _PixelFeatures:
         wheres = [np.flatnonzero(image_index == i) for i in images]
         flat = [(i, w) for i, w in zip(images, wheres) if self.X[i].ndim == 2]
         channels_ = getattr(r, "channels_", None)
-        parts = Parallel(n_jobs=capped_n_jobs(r.n_jobs, len(flat)))(
+        parts = image_parallel(r.n_jobs, len(flat))(
             delayed(_feature_rows)(
                 selected_regions([self.X[i]], channels_)[0],
                 pixel_index[where],

@@ -7,7 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.parallel import delayed
 from sklearn.utils.validation import check_is_fitted
 
 from .._regions import Regions, pack_segments
@@ -21,7 +21,7 @@ from ..utils._image import (
     check_pixel_scale,
     pixel_scale,
 )
-from ..utils._parallel import N_JOBS, capped_n_jobs
+from ..utils._parallel import N_JOBS, image_parallel
 from ..utils.fixes import Interval, StrOptions, _fit_context, check_parameters
 from ..utils.validation import (
     check_channels,
@@ -298,7 +298,7 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         """``_load_and_segment`` of every image, one task each (in parallel)."""
         ndim = 2 if spacing is None else 3
         args = self._segment_args(spacing) if segment else None
-        results = Parallel(n_jobs=capped_n_jobs(self.n_jobs, len(X)))(
+        results = image_parallel(self.n_jobs, len(X))(
             delayed(_load_and_segment)(
                 i,
                 x._image if isinstance(x, Regions) else x,
@@ -448,7 +448,7 @@ class Superpixels(ImageEstimatorMixin, TransformerMixin, BaseEstimator):
         todo = [
             (i, img) for i, img in enumerate(selected) if not isinstance(X[i], Regions)
         ]
-        segments = Parallel(n_jobs=capped_n_jobs(self.n_jobs, len(todo)))(
+        segments = image_parallel(self.n_jobs, len(todo))(
             delayed(_segment_or_explain)(i, img, *self._segment_args(spacing))
             for i, img in todo
         )

@@ -6,10 +6,11 @@ import os
 from numbers import Integral
 
 from joblib import effective_n_jobs
+from sklearn.utils.parallel import Parallel
 
 from .fixes import Interval
 
-__all__ = ["N_JOBS", "capped_n_jobs", "thread_budget"]
+__all__ = ["N_JOBS", "capped_n_jobs", "image_parallel", "thread_budget"]
 
 # Any non-zero int (negative counts back from the number of processors, as in
 # joblib) or None; 0 would mean "no worker" and is rejected with its name.
@@ -51,6 +52,44 @@ def capped_n_jobs(n_jobs, n_tasks):
     if n_jobs is None:
         return None
     return max(1, min(effective_n_jobs(n_jobs), n_tasks))
+
+
+def image_parallel(n_jobs, n_tasks=None, **kwargs):
+    """A :class:`sklearn.utils.parallel.Parallel` for per-image tasks, one per call.
+
+    joblib groups calls into batches when it judges them short, which suits
+    thousands of tiny calls. A per-image call (superpixels, features,
+    prediction of one image) takes a fraction of a second to seconds, and
+    batches of them spread unevenly over the workers: under the dask
+    backend, joblib grouped 16 predictions of 1024x1024 images into one
+    task, and one worker computed them while the other had nothing left.
+    ``batch_size=1`` keeps every image its own task.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        The user's ``n_jobs``.
+    n_tasks : int, default=None
+        Number of tasks when known: ``n_jobs`` is capped to it
+        (:func:`capped_n_jobs`).
+    **kwargs
+        Passed to :class:`joblib.Parallel` (``prefer``, ``return_as``...).
+
+    Returns
+    -------
+    parallel : sklearn.utils.parallel.Parallel
+        joblib's, passing scikit-learn's configuration on to the workers.
+
+    Examples
+    --------
+    >>> from joblib import delayed
+    >>> from semiseg_sk.utils._parallel import image_parallel
+    >>> image_parallel(2, n_tasks=3)(delayed(abs)(-i) for i in range(3))
+    [0, 1, 2]
+    """
+    if n_tasks is not None:
+        n_jobs = capped_n_jobs(n_jobs, n_tasks)
+    return Parallel(n_jobs=n_jobs, batch_size=1, **kwargs)
 
 
 def thread_budget(environ=None):

@@ -1,10 +1,24 @@
-"""Thread budgets: the filter bank follows OMP_NUM_THREADS."""
+"""Parallel work: one task per image; the filter bank follows OMP_NUM_THREADS."""
 
 import numpy as np
 import pytest
+from sklearn.utils.parallel import delayed
 
 from semiseg_sk.utils import fixes
-from semiseg_sk.utils._parallel import thread_budget
+from semiseg_sk.utils._parallel import image_parallel, thread_budget
+
+
+def test_image_parallel_dispatches_every_call_alone():
+    # joblib batches quick calls (52 batches for these 300 on loky); per-image
+    # calls batched together spread unevenly over the workers.
+    parallel = image_parallel(2, n_tasks=300)
+    assert parallel(delayed(abs)(-i) for i in range(300)) == list(range(300))
+    assert parallel.n_dispatched_batches == parallel.n_dispatched_tasks == 300
+
+
+def test_image_parallel_caps_n_jobs_at_the_number_of_tasks():
+    assert image_parallel(-1, n_tasks=1).n_jobs == 1
+    assert image_parallel(1000, n_tasks=3).n_jobs == 3
 
 
 @pytest.mark.parametrize(

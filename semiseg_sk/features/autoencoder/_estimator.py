@@ -9,13 +9,13 @@ from types import SimpleNamespace
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.parallel import delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ...base import RegionFeatureMixin
 from ...utils._channels import CHANNEL_CONSTRAINTS
 from ...utils._docstring import docstring
-from ...utils._parallel import N_JOBS, capped_n_jobs
+from ...utils._parallel import N_JOBS, image_parallel
 from ...utils._random import RANDOM_STATE, draw_seed
 from ...utils.fixes import Interval, StrOptions, _fit_context
 from .._torch import TorchModuleMixin, import_torch, resolve_device, torch_threads
@@ -498,8 +498,7 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
             for n in per_image
         ]
         seeds = draw_seed(rng, size=len(X))
-        jobs = capped_n_jobs(self.n_jobs, len(X))
-        parts = Parallel(n_jobs=jobs, prefer="threads")(
+        parts = image_parallel(self.n_jobs, len(X), prefer="threads")(
             delayed(_regions_crops)(
                 r,  # its image is read in the task (a lazy one, where it runs)
                 self.input_scale_,
@@ -605,9 +604,8 @@ class AutoencoderFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
 
     def _pooled_blocks(self, X):
         self.module_.eval()
-        jobs = capped_n_jobs(self.n_jobs, len(X))
         with torch_threads(1):
-            return Parallel(n_jobs=jobs, prefer="threads")(
+            return image_parallel(self.n_jobs, len(X), prefer="threads")(
                 delayed(self._pooled)(r) for r in X
             )
 

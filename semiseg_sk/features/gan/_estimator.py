@@ -7,13 +7,13 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.parallel import delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ...base import RegionFeatureMixin
 from ...utils._channels import CHANNEL_CONSTRAINTS
 from ...utils._docstring import docstring
-from ...utils._parallel import N_JOBS, capped_n_jobs
+from ...utils._parallel import N_JOBS, image_parallel
 from ...utils._random import RANDOM_STATE, draw_seed
 from ...utils.fixes import Interval, StrOptions, _fit_context
 from .._torch import TorchModuleMixin, import_torch, resolve_device, torch_threads
@@ -454,7 +454,7 @@ class GANFeatures(TorchModuleMixin, RegionFeatureMixin, BaseEstimator):
                 mean, std = extractor.region_mean_std(regions)
             return np.hstack([mean, std])
 
-        blocks = Parallel(n_jobs=capped_n_jobs(self.n_jobs, len(X)), prefer="threads")(
+        blocks = image_parallel(self.n_jobs, len(X), prefer="threads")(
             delayed(pooled)(r) for r in self._selected(X)
         )
         return [self._append_block(r, b) for r, b in zip(X, blocks)]
