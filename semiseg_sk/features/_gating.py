@@ -21,6 +21,8 @@ from ..labeling._label_spreading import (
     _guard_bandwidths,
     _knn_affinity,
     _normalized_affinity,
+    _spread,
+    _TiledMatrix,
 )
 from ..utils._docstring import docstring
 from ..utils._random import RANDOM_STATE
@@ -210,8 +212,8 @@ def _neighbors(distances, blocks, config, n_neighbors):
 def _spread_proba(dist, ind, targets, folds, n_folds, n_classes):
     """Held-out class probabilities of label spreading, every fold in one pass.
 
-    The graph is the one SparseLabelSpreading builds from these neighbours;
-    the labels of each fold's training regions spread in their own columns.
+    The graph and the iteration are SparseLabelSpreading's; the labels of
+    each fold's training regions spread in their own columns.
     """
     n = ind.shape[0]
     S = _normalized_affinity(_knn_affinity(dist, ind, _guard_bandwidths(dist[:, -1])))
@@ -221,17 +223,7 @@ def _spread_proba(dist, ind, targets, folds, n_folds, n_classes):
         train = labeled[folds[labeled] != f]
         Y[train, f, targets[train]] = 1.0
     prior = Y.sum(axis=0, dtype=np.float64)
-    Y = Y.reshape(n, -1)
-    clamp = (1 - _ALPHA) * Y
-    F = Y.copy()
-    for _ in range(_MAX_ITER):
-        F_new = S @ F
-        F_new *= _ALPHA
-        F_new += clamp
-        change = np.abs(F_new - F).max()
-        F = F_new
-        if change <= _TOL * F.max():
-            break
+    F, _, _ = _spread(_TiledMatrix(S, 1), Y.reshape(n, -1), _ALPHA, _MAX_ITER, _TOL)
     F = F.reshape(n, n_folds, n_classes).astype(np.float64)
     # Class mass normalisation per fold, as SparseLabelSpreading does.
     mass = F.sum(axis=0)
