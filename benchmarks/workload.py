@@ -368,20 +368,23 @@ def plot(summary, folder, fixed_size, fixed_n):
             if axis == "n"
             else f"image size, log of its pixels ({fixed[1]} images)"
         )
+        # Time on log-log axes (linear growth is a line of slope 1); memory
+        # on a linear axis from 0, where flat memory looks flat.
         for ax, ylabel in (
             (ax_t, "wall time (s)"),
             (ax_m, "peak RSS beyond inputs (MB)"),
         ):
             ax.set_xscale("log")
-            ax.set_yscale("log")
             ax.set_xticks(sorted(ticks), [ticks[x] for x in sorted(ticks)])
             ax.xaxis.set_minor_formatter(NullFormatter())
-            ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
-            ax.yaxis.set_major_formatter(ScalarFormatter())
-            ax.yaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel)
             ax.grid(True, which="both", alpha=0.3)
+        ax_t.set_yscale("log")
+        ax_t.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        ax_t.yaxis.set_major_formatter(ScalarFormatter())
+        ax_t.yaxis.set_minor_formatter(NullFormatter())
+        ax_m.set_ylim(bottom=0)
         ax_t.legend(fontsize=7)
         fig.suptitle("Scribbles on 2 images, masks for all of them")
         fig.tight_layout()
