@@ -278,7 +278,8 @@ class ImageWorkers:
         come in the order of ``items``; otherwise as soon as each is done.
         Closing the generator early cancels the tasks not yet started.
         """
-        from joblib import delayed, parallel_config
+        from joblib import parallel_config
+        from sklearn.utils.parallel import delayed
 
         from ..utils._parallel import capped_n_jobs, image_parallel
 

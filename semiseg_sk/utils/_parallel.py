@@ -82,7 +82,7 @@ def image_parallel(n_jobs, n_tasks=None, **kwargs):
 
     Examples
     --------
-    >>> from joblib import delayed
+    >>> from sklearn.utils.parallel import delayed
     >>> from semiseg_sk.utils._parallel import image_parallel
     >>> image_parallel(2, n_tasks=3)(delayed(abs)(-i) for i in range(3))
     [0, 1, 2]
