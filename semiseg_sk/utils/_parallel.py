@@ -73,7 +73,7 @@ def image_parallel(n_jobs, n_tasks=None, **kwargs):
         Number of tasks when known: ``n_jobs`` is capped to it
         (:func:`capped_n_jobs`).
     **kwargs
-        Passed to :class:`joblib.Parallel` (``prefer``, ``return_as``...).
+        Passed to scikit-learn's ``Parallel`` (``prefer``, ``return_as``...).
 
     Returns
     -------
