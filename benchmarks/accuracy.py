@@ -209,6 +209,12 @@ METHODS = {
             }
         ),
     ),
+    "fixed-snap": (
+        "make_segmenter() snapping 3 pixels wide on every data set, as v0.1 did "
+        "(regionclassifier__refiner__snap_width=3; the default chooses between 3 "
+        "and 0 from the scribbles)",
+        _segmenter({"regionclassifier__refiner__snap_width": 3}),
+    ),
     "cv-calibrated": (
         "cv-blend, and the temperature fitted on the held-out strokes "
         "(regionclassifier__refiner__temperature='cv')",

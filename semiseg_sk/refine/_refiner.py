@@ -51,6 +51,7 @@ from ._context import context_features
 from ._select import (
     candidate_scores,
     fit_temperature,
+    holds_out_whole_images,
     stroke_folds,
     stroke_window,
     tempered,
@@ -82,6 +83,9 @@ _CV_SNAP_WIDTH = 3
 _FALLBACK_WEIGHT = 0.5
 _CV_WINDOW_MARGIN = 8
 _CV_TOLERANCE = 0.01
+# Snapping is switched off only where it multiplies the held-out error of
+# the blend by at least this much (see _choose).
+_CV_SNAP_ERROR_RATIO = 2.0
 
 
 def pixel_features(image, sigma_min, sigma_max, convert2lab):
@@ -258,12 +262,15 @@ class PixelRefiner(BaseEstimator):
         every ``coarse_stride``-th pixel of each row and column, is
         interpolated in between, and runs on every pixel near where the
         class can depend on it (see Notes); 1 runs it on every pixel.
-    snap_width : float or "cv", default=3
+    snap_width : float or "cv", default="cv"
         Pixels closer than this to a class boundary of the blended
         probabilities are re-assigned by a watershed on the image gradient
         (see Notes), so that boundaries follow image edges; 0 turns snapping
-        off. ``"cv"`` chooses between 3 and 0 at fit by cross-validation
-        over the scribbled strokes.
+        off. ``"cv"`` snaps 3 pixels wide unless the cross-validation over
+        the scribbled strokes shows snapping erasing what the blend alone
+        gets right (thin structures such as a cortical ribbon; see Notes);
+        it can tell only when each class is scribbled on two images or
+        more, and snaps otherwise.
     snap_sigma : float, default=2.0
         Gaussian smoothing of the image before its gradient is taken for
         snapping.
@@ -363,7 +370,14 @@ class PixelRefiner(BaseEstimator):
     weight and snapped with each candidate width in a window around each
     held-out stroke. The candidate of the best mean IoU over the held-out
     pixels wins; one nearer the fallback (0.5, 3) within 0.01 of it is
-    preferred. Only the scribbles are used, never test labels.
+    preferred. A candidate without snapping is chosen over snapping only
+    when the folds hold out whole images (each class scribbled on two images
+    or more) and snapping at least doubles the held-out error: strokes lie
+    inside their class, so snapping changes them only where it erases a
+    structure the blend gets right, and a stroke held out of an image whose
+    other strokes were trained on flatters the blend. Only the scribbles are
+    used, never test labels. The cross-validation draws from a random
+    stream of its own: the forests are the same whether it runs or not.
     """
 
     _parameter_constraints = {
@@ -402,7 +416,7 @@ class PixelRefiner(BaseEstimator):
         sigma_max=16.0,
         convert2lab=True,
         coarse_stride=3,
-        snap_width=3,
+        snap_width="cv",
         snap_sigma=2.0,
         channels=None,
         channel_names=None,
@@ -578,6 +592,9 @@ class PixelRefiner(BaseEstimator):
 
     def _fit(self, X, y, region_proba, features, region_proba_cv=None):
         rng = check_random_state(self.random_state)
+        # The cross-validation draws from a stream of its own, so that the
+        # forests and pseudo-labels do not depend on whether it runs.
+        cv_rng = np.random.RandomState(draw_seed(rng))
         n_classes = len(self.classes_)
         sources = self._pseudo_sources(y, rng)
         small = np.min_scalar_type(-n_classes)
@@ -606,7 +623,7 @@ class PixelRefiner(BaseEstimator):
         keep = _per_class_sample(None, cls_p, n_classes, n_draw, rng)
         img_p, pix_p, cls_p = img_p[keep], pix_p[keep], cls_p[keep]
 
-        cv = self._cv_plan(X, y, rng)
+        cv = self._cv_plan(X, y, cv_rng)
         img_w, pix_w = (cv["img_w"], cv["pix_w"]) if cv else ([], [])
         every = features.rows(
             np.concatenate([img_s, img_p, *img_w]),
@@ -635,7 +652,7 @@ class PixelRefiner(BaseEstimator):
             (img_s, pix_s, features_s, cls_s),
             (img_p, pix_p, features_p, cls_p),
             features_w,
-            rng,
+            cv_rng,
         )
         self.estimator_ = self._new_estimator(rng).fit(
             np.concatenate([features_s, features_p]), np.concatenate([cls_s, cls_p])
@@ -679,13 +696,23 @@ class PixelRefiner(BaseEstimator):
         strokes, folds = stroke_folds(y, self.classes_, self.cv, rng)
         if not folds.size:
             return None
+        whole_images = holds_out_whole_images(strokes, folds)
+        if not whole_images and self.snap_width == "cv" and (
+            "cv" not in (self.region_weight, self.temperature)
+        ):
+            return None  # snapping stays whatever the scores (see _choose)
         widths = [_CV_SNAP_WIDTH if self.snap_width == "cv" else self.snap_width]
         margin = int(np.ceil(max(widths))) + _CV_WINDOW_MARGIN
         windows = [stroke_window(pix, X[i].shape, margin) for i, pix, _ in strokes]
         pix_w = [window_pixels(w, X[i].shape) for w, (i, _, _) in zip(windows, strokes)]
         img_w = [np.full(p.size, i, np.int32) for p, (i, _, _) in zip(pix_w, strokes)]
         return dict(
-            strokes=strokes, folds=folds, windows=windows, img_w=img_w, pix_w=pix_w
+            strokes=strokes,
+            folds=folds,
+            whole_images=whole_images,
+            windows=windows,
+            img_w=img_w,
+            pix_w=pix_w,
         )
 
     def _candidates(self):
@@ -779,8 +806,7 @@ class PixelRefiner(BaseEstimator):
             n_classes,
         )
         self.cv_scores_ = dict(zip(candidates, scores))
-        best = max(scores)
-        chosen = next(k for k, s in enumerate(scores) if s >= best - _CV_TOLERANCE)
+        chosen = _choose(candidates, scores, cv["whole_images"])
         self.region_weight_, self.snap_width_ = candidates[chosen]
         if self.temperature == "cv":
             self.temperature_ = fit_temperature(probas[chosen], truths)
@@ -943,6 +969,41 @@ class PixelRefiner(BaseEstimator):
                 )
             )
         return out
+
+
+def _choose(candidates, scores, whole_images):
+    """Index of the candidate chosen from its held-out scores.
+
+    The first candidate (they come nearest the fallback first) within
+    ``_CV_TOLERANCE`` of the best score. A candidate without snapping counts
+    only when the folds hold out whole images and snapping at least
+    ``_CV_SNAP_ERROR_RATIO`` times its held-out error (1 - score).
+
+    Held-out strokes lie inside their class, where snapping usually changes
+    nothing. When the scribbles do tell, on images the models were not
+    fitted on, they tell it by snapping erasing strokes that the blend alone
+    gets right (thin structures: a ribbon narrower than the band), and that
+    is the evidence snapping is switched off on. A stroke held out of an
+    image whose other strokes were trained on flatters the blend, and
+    snapping in a window around a stroke adds errors of its own (the window
+    is too small for the watershed to see whole objects): there, and for a
+    small difference, snapping stays.
+    """
+    snapped = [s for (_, width), s in zip(candidates, scores) if width > 0]
+    floor = 1 - max(snapped, default=1.0) - _CV_TOLERANCE
+
+    def counts(width, score):
+        if width > 0 or not snapped:
+            return True
+        return whole_images and _CV_SNAP_ERROR_RATIO * (1 - score) <= floor
+
+    eligible = [
+        k
+        for k, ((_, width), score) in enumerate(zip(candidates, scores))
+        if counts(width, score)
+    ]
+    best = max(scores[k] for k in eligible)
+    return next(k for k in eligible if scores[k] >= best - _CV_TOLERANCE)
 
 
 def _upsample(coarse, stride, first, height, width):

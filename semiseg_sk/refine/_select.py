@@ -19,7 +19,7 @@ from scipy import ndimage as ndi
 from ..features._gating import _macro_iou
 from ._snap import snap_to_edges
 
-__all__ = ["fit_temperature", "stroke_folds", "tempered"]
+__all__ = ["fit_temperature", "holds_out_whole_images", "stroke_folds", "tempered"]
 
 # Temperatures tried when calibrating (log-spaced): below 1 sharpens, above
 # 1 softens the blended probabilities.
@@ -79,6 +79,20 @@ def stroke_folds(y, classes, n_folds, rng):
         members = rng.permutation(np.flatnonzero(cls == c))
         folds[members] = (np.arange(members.size) + rng.randint(n_folds)) % n_folds
     return strokes, folds
+
+
+def holds_out_whole_images(strokes, folds):
+    """Whether every fold holds out whole images (no image split across folds).
+
+    Only then does a held-out stroke come from an image that neither the
+    pixel forest nor the regions were fitted on; otherwise the other strokes
+    of its image flatter whatever leans on the forest most.
+    """
+    fold_of_image = {}
+    for (i, _, _), f in zip(strokes, folds):
+        if fold_of_image.setdefault(i, f) != f:
+            return False
+    return len(fold_of_image) > 1
 
 
 def stroke_window(pixels, shape, margin):

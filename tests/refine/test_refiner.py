@@ -433,11 +433,61 @@ def test_cv_chooses_blend_and_snapping_from_the_scribbles():
     assert fitted.cv_scores_[(fitted.region_weight_, fitted.snap_width_)] >= best - 0.01
     # Snapping erases lines thinner than its band: the held-out strokes say so.
     assert fitted.snap_width_ == 0
-    default = RegionClassifier(refiner=PixelRefiner(random_state=0)).fit(X, labels)
+    snapping = PixelRefiner(snap_width=3, random_state=0)
+    snapped = RegionClassifier(refiner=snapping).fit(X, labels)
     line_iou = [
-        mean_iou(truths, c.predict(X), per_class=True)[1] for c in (default, clf)
+        mean_iou(truths, c.predict(X), per_class=True)[1] for c in (snapped, clf)
     ]
     assert line_iou[1] > line_iou[0] + 0.3
+
+
+def test_default_stops_snapping_where_it_erases_thin_lines():
+    images, labels, truths = _two_image_lines()
+    X = _regions(images)
+    fitted = RegionClassifier(refiner=PixelRefiner(random_state=0)).fit(X, labels)
+    refiner = fitted.refiner_
+    assert refiner.snap_width == "cv" and refiner.snap_width_ == 0
+    assert set(refiner.cv_scores_) == {(0.5, 3.0), (0.5, 0.0)}
+    # Snapping at least doubles the held-out error of the blend.
+    assert 1 - refiner.cv_scores_[(0.5, 3.0)] >= 2 * (1 - refiner.cv_scores_[(0.5, 0.0)])
+    # The cross-validation has a random stream of its own: the forests are
+    # those of a fit without it, so the masks differ only by the snapping.
+    plain = PixelRefiner(snap_width=0, random_state=0)
+    unsnapped = RegionClassifier(refiner=plain).fit(X, labels)
+    np.testing.assert_allclose(
+        np.concatenate(fitted.predict_proba(X)), np.concatenate(unsnapped.predict_proba(X))
+    )
+
+
+def test_default_snaps_when_the_folds_split_an_image():
+    # One scribbled image: its strokes share its look, so the held-out
+    # strokes flatter the blend and cannot speak against snapping; the
+    # cross-validation does not even run.
+    images, labels, _ = _thin_lines()
+    X = _regions(images)
+    fitted = RegionClassifier(refiner=PixelRefiner(random_state=0)).fit(X, labels)
+    assert fitted.refiner_.snap_width_ == 3
+    assert fitted.refiner_.cv_scores_ is None
+
+
+def test_choose_switches_snapping_off_only_on_clear_evidence():
+    from semiseg_sk.refine._refiner import _choose
+
+    pairs = [(0.5, 3.0), (0.5, 0.0)]
+    assert pairs[_choose(pairs, [0.86, 1.0], True)] == (0.5, 0.0)
+    assert pairs[_choose(pairs, [1.0, 1.0], True)] == (0.5, 3.0)  # a tie snaps
+    assert pairs[_choose(pairs, [0.80, 0.85], True)] == (0.5, 3.0)  # small gain
+    assert pairs[_choose(pairs, [0.58, 0.98], False)] == (0.5, 3.0)  # split images
+    assert _choose([(0.5, 0.0), (0.0, 0.0)], [0.7, 0.9], False) == 1  # no snapping
+
+
+def test_holds_out_whole_images():
+    from semiseg_sk.refine._select import holds_out_whole_images
+
+    strokes = [(0, None, 0), (0, None, 1), (1, None, 0), (1, None, 1)]
+    assert holds_out_whole_images(strokes, [0, 0, 1, 1])
+    assert not holds_out_whole_images(strokes, [0, 1, 0, 1])
+    assert not holds_out_whole_images(strokes[:2], [0, 0])  # a single image
 
 
 def test_cv_needs_two_strokes_per_class_else_the_fallback_stands():
