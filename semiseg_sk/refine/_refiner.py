@@ -191,6 +191,12 @@ def _feature_rows(regions, pixels, sigma_min, sigma_max, convert2lab):
     return pixel_features(regions.image, sigma_min, sigma_max, convert2lab)[pixels]
 
 
+def _crops(regions, windows):
+    """The crops of the image of ``regions`` in the given (rows, cols) windows."""
+    image = regions.image
+    return [image[window] for window in windows]
+
+
 def _per_class_sample(members, classes_of, n_classes, n_max, rng):
     """At most ``n_max`` of ``members`` per class, drawn without replacement.
 
@@ -704,6 +710,7 @@ class PixelRefiner(BaseEstimator):
         widths = [_CV_SNAP_WIDTH if self.snap_width == "cv" else self.snap_width]
         margin = int(np.ceil(max(widths))) + _CV_WINDOW_MARGIN
         windows = [stroke_window(pix, X[i].shape, margin) for i, pix, _ in strokes]
+        crops = self._window_crops(X, [i for i, _, _ in strokes], windows)
         pix_w = [window_pixels(w, X[i].shape) for w, (i, _, _) in zip(windows, strokes)]
         img_w = [np.full(p.size, i, np.int32) for p, (i, _, _) in zip(pix_w, strokes)]
         return dict(
@@ -711,9 +718,24 @@ class PixelRefiner(BaseEstimator):
             folds=folds,
             whole_images=whole_images,
             windows=windows,
+            crops=crops,
             img_w=img_w,
             pix_w=pix_w,
         )
+
+    def _window_crops(self, X, image_index, windows):
+        """The image crop of each window, one task per image (a lazy image is
+        read where its task runs), with the channels the refiner uses."""
+        images = sorted(set(image_index))
+        per_image = image_parallel(self.n_jobs, len(images))(
+            delayed(_crops)(
+                selected_regions([X[i]], getattr(self, "channels_", None))[0],
+                [w for j, w in zip(image_index, windows) if j == i],
+            )
+            for i in images
+        )
+        per_image = {i: iter(c) for i, c in zip(images, per_image)}
+        return [next(per_image[i]) for i in image_index]
 
     def _candidates(self):
         """(region_weight, snap_width) pairs, the nearest the fallback first."""
@@ -797,7 +819,7 @@ class PixelRefiner(BaseEstimator):
                 region = fold_proba[i][X[i].segments[window]]
                 inside = np.flatnonzero(np.isin(cv["pix_w"][k], pix))
                 truth = np.full(inside.size, c, np.intp)
-                windows.append((X[i].image[window], region, pixel, inside, truth))
+                windows.append((cv["crops"][k], region, pixel, inside, truth))
         scores, probas, truths = candidate_scores(
             windows,
             candidates,
